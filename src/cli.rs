@@ -1,0 +1,253 @@
+//! The command line: `check`, `explain`. Exit codes: 0 nothing wrong found,
+//! 1 a problem found, 2 bad usage or invalid settings, 3 internal error.
+
+use crate::diagnose::{self, Verdict};
+use crate::probe::{self, Event};
+use crate::report::{Format, Paint, Report};
+use crate::settings::{Password, Security, Settings};
+use clap::{Args, Parser, Subcommand};
+use std::io::{IsTerminal, Read, Write};
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Instant;
+
+pub const EXIT_OK: u8 = 0;
+pub const EXIT_PROBLEM: u8 = 1;
+pub const EXIT_USAGE: u8 = 2;
+pub const EXIT_INTERNAL: u8 = 3;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "smtp-doctor",
+    version,
+    about = "Finds out why mail cannot be sent, and says what to change",
+    long_about = "Finds out why a mail client, contact form or device cannot send mail: it checks DNS, \
+the ports, the greeting, encryption, login and relaying of an outgoing (SMTP) server, and explains the \
+most likely cause with fixes.\n\nExit codes: 0 nothing wrong found, 1 a problem found, 2 bad usage or \
+invalid settings, 3 internal error."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Check an outgoing mail server and diagnose what stops mail.
+    Check(Box<CheckArgs>),
+    /// Explain a bounce, an error message or a log line.
+    Explain(ExplainArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// Outgoing (SMTP) server name or IP address.
+    #[arg(long, short = 's')]
+    pub server: String,
+    /// Port (default: 465 for --security tls, 587 otherwise).
+    #[arg(long, short = 'p')]
+    pub port: Option<u16>,
+    /// Encryption: tls (SSL/TLS from the first byte), starttls or none.
+    #[arg(long, value_parser = parse_security)]
+    pub security: Option<Security>,
+    /// The server does not require authentication (skip AUTH).
+    #[arg(long)]
+    pub no_auth: bool,
+    /// Email account (defaults to --user when that is an address).
+    #[arg(long)]
+    pub account: Option<String>,
+    /// Login for AUTH (defaults to the account).
+    #[arg(long, short = 'u')]
+    pub user: Option<String>,
+    /// Read the password from this environment variable.
+    #[arg(long, value_name = "VAR", conflicts_with = "password_stdin")]
+    pub password_env: Option<String>,
+    /// Read the password from the first line of standard input.
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Allow sending the password without encryption (only with --security none).
+    #[arg(long)]
+    pub allow_plaintext_auth: bool,
+    /// Sender address for MAIL FROM (defaults to the account).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Test recipient at an external domain for RCPT TO (nothing is sent).
+    #[arg(long)]
+    pub to: String,
+    /// EHLO name (default: this machine's address literal).
+    #[arg(long)]
+    pub helo: Option<String>,
+    /// DNS server to use instead of the system's: IP or IP:PORT.
+    #[arg(long, value_name = "IP[:PORT]")]
+    pub dns: Option<String>,
+    /// Extra CA certificates (PEM) to trust beside the system's.
+    #[arg(long, value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
+    /// The public IP address of this network, when known.
+    #[arg(long, value_name = "IP")]
+    pub public_ip: Option<IpAddr>,
+    /// Seconds each network step may take.
+    #[arg(long, default_value_t = 10, value_name = "SECS")]
+    pub timeout: u64,
+    /// Report format on standard output.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// No progress lines on standard error.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ExplainArgs {
+    /// The text to explain, or - (or nothing) to read standard input.
+    pub text: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+fn parse_security(s: &str) -> Result<Security, String> {
+    Security::parse(s).ok_or_else(|| format!("\"{s}\" is not one of tls, starttls, none"))
+}
+
+/// An error that ends the program with a code and a message.
+pub struct Exit(pub u8, pub String);
+
+/// Builds the settings from the flags (without validation).
+pub fn settings_from(args: &CheckArgs, stdin: &mut dyn Read) -> Result<Settings, Exit> {
+    let security = match (args.security, args.port) {
+        (Some(s), _) => s,
+        (None, Some(465)) => Security::Tls,
+        (None, Some(25)) if args.no_auth => Security::None,
+        (None, _) => Security::Starttls,
+    };
+    let port = args.port.unwrap_or(security.usual_port());
+    let password = if let Some(var) = &args.password_env {
+        match std::env::var(var) {
+            Ok(v) => v,
+            Err(_) => {
+                return Err(Exit(
+                    EXIT_USAGE,
+                    format!("The environment variable {var} is not set (--password-env)"),
+                ));
+            }
+        }
+    } else if args.password_stdin {
+        let mut buf = String::new();
+        stdin
+            .take(64 * 1024)
+            .read_to_string(&mut buf)
+            .map_err(|e| {
+                Exit(
+                    EXIT_USAGE,
+                    format!("Cannot read the password from standard input: {e}"),
+                )
+            })?;
+        buf.lines().next().unwrap_or("").to_string()
+    } else {
+        String::new()
+    };
+    let user = args.user.clone().unwrap_or_default();
+    let account = args.account.clone().unwrap_or_else(|| {
+        if user.contains('@') {
+            user.clone()
+        } else {
+            String::new()
+        }
+    });
+    Ok(Settings {
+        account,
+        login: user,
+        password: Password::new(password),
+        server: args.server.clone(),
+        port,
+        security,
+        auth: !args.no_auth,
+        allow_plaintext_auth: args.allow_plaintext_auth,
+        sender: args.from.clone().unwrap_or_default(),
+        recipient: args.to.clone(),
+        helo: args.helo.clone().unwrap_or_default(),
+        timeout_secs: args.timeout,
+        dns: args.dns.clone(),
+        ca_file: args.ca_file.clone(),
+        public_ip: args.public_ip,
+    })
+}
+
+fn color_for(stream_is_tty: bool) -> bool {
+    stream_is_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// Writes to stdout; a closed pipe is not an error.
+fn emit(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
+}
+
+pub async fn check(args: Box<CheckArgs>) -> Result<u8, Exit> {
+    let settings = settings_from(&args, &mut std::io::stdin())?;
+    let problems = settings.validate();
+    if !problems.is_empty() {
+        let mut msg = String::from("The settings need attention:\n");
+        for p in &problems {
+            msg.push_str(&format!("  - {p}\n"));
+        }
+        return Err(Exit(EXIT_USAGE, msg.trim_end().to_string()));
+    }
+    let started = Instant::now();
+    let err_color = color_for(std::io::stderr().is_terminal());
+    let paint = Paint(err_color);
+    let quiet = args.quiet;
+    let outcomes = probe::run(settings.clone(), |ev| {
+        if let (false, Event::Finished(o)) = (quiet, ev) {
+            eprintln!(
+                "{} {:<16} {} ({} ms)",
+                paint.status(o.status),
+                o.id.as_str(),
+                o.summary,
+                o.duration.as_millis()
+            );
+        }
+    })
+    .await;
+    let diagnosis = diagnose::diagnose(&outcomes, &settings);
+    let report = Report {
+        settings: &settings,
+        checks: &outcomes,
+        diagnosis: &diagnosis,
+        total_ms: started.elapsed().as_millis() as u64,
+    };
+    let color = color_for(std::io::stdout().is_terminal());
+    emit(&report.render(args.format, color));
+    Ok(match diagnosis.verdict {
+        Verdict::Ok => EXIT_OK,
+        Verdict::Problem => EXIT_PROBLEM,
+    })
+}
+
+pub fn explain(args: ExplainArgs) -> Result<u8, Exit> {
+    let text = if args.text.is_empty() || args.text == ["-"] {
+        let mut buf = String::new();
+        std::io::stdin()
+            .take(1024 * 1024)
+            .read_to_string(&mut buf)
+            .map_err(|e| Exit(EXIT_USAGE, format!("Cannot read standard input: {e}")))?;
+        buf
+    } else {
+        args.text.join(" ")
+    };
+    let causes = crate::explain::explain(&text);
+    let color = color_for(std::io::stdout().is_terminal());
+    let out = match args.format {
+        Format::Json => crate::explain::json(&causes),
+        Format::Markdown => crate::explain::markdown(&causes),
+        Format::Text => crate::explain::text(&causes, &Paint(color)),
+    };
+    emit(&out);
+    Ok(if causes.is_empty() {
+        EXIT_PROBLEM
+    } else {
+        EXIT_OK
+    })
+}

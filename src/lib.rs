@@ -1,0 +1,16 @@
+//! smtp-doctor: finds out why mail cannot be sent, and says what to change.
+//!
+//! The engine is a library; the TUI and the CLI are two consumers of one
+//! event stream and one diagnosis.
+
+#![forbid(unsafe_code)]
+
+pub mod catalog;
+pub mod classify;
+pub mod cli;
+pub mod diagnose;
+pub mod explain;
+pub mod probe;
+pub mod reply;
+pub mod report;
+pub mod settings;

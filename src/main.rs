@@ -1,0 +1,37 @@
+//! The `smtp-doctor` binary: parses the command line and hands over to the
+//! library's front ends.
+
+use clap::Parser;
+use smtp_doctor::cli::{self, Cli, Command, Exit};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("smtp-doctor: cannot start: {e}");
+            return ExitCode::from(cli::EXIT_INTERNAL);
+        }
+    };
+    let result = match cli.command {
+        Some(Command::Check(args)) => runtime.block_on(cli::check(args)),
+        Some(Command::Explain(args)) => cli::explain(args),
+        None => {
+            use clap::CommandFactory;
+            let _ = Cli::command().print_help();
+            Ok(cli::EXIT_USAGE)
+        }
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(Exit(code, msg)) => {
+            eprintln!("smtp-doctor: {msg}");
+            ExitCode::from(code)
+        }
+    }
+}

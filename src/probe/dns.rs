@@ -1,0 +1,147 @@
+//! Name resolution: the resolver for a run, and the `dns.server` check.
+
+use super::model::{CheckId, Outcome, Status};
+use crate::settings::Settings;
+use hickory_resolver::TokioResolver;
+use hickory_resolver::config::{LookupIpStrategy, NameServerConfig, ResolverConfig};
+use hickory_resolver::net::NetError;
+use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use std::net::IpAddr;
+
+/// Builds the resolver for a run: the DNS server override when given,
+/// otherwise the system's configuration.
+pub fn resolver(settings: &Settings) -> Result<(TokioResolver, String), String> {
+    let (builder, label) = match settings.dns_addr() {
+        Some(Err(e)) => return Err(e),
+        Some(Ok(sa)) => {
+            let mut ns = NameServerConfig::udp_and_tcp(sa.ip());
+            for c in &mut ns.connections {
+                c.port = sa.port();
+            }
+            let config = ResolverConfig::from_name_servers(vec![ns]);
+            (
+                TokioResolver::builder_with_config(config, TokioRuntimeProvider::default()),
+                sa.to_string(),
+            )
+        }
+        None => (
+            TokioResolver::builder_tokio()
+                .map_err(|e| format!("cannot read the system's DNS configuration: {e}"))?,
+            "system resolver".to_string(),
+        ),
+    };
+    let mut builder = builder;
+    let opts = builder.options_mut();
+    opts.timeout = settings.timeout().min(std::time::Duration::from_secs(5));
+    opts.attempts = 2;
+    opts.ip_strategy = LookupIpStrategy::Ipv4AndIpv6;
+    let resolver = builder
+        .build()
+        .map_err(|e| format!("cannot set up DNS resolution: {e}"))?;
+    Ok((resolver, label))
+}
+
+/// How a lookup failed, in the terms a user can act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LookupFailure {
+    /// The name does not exist (NXDOMAIN).
+    NoSuchName,
+    /// The name exists but has no record of the asked type.
+    NoRecords,
+    /// The resolver did not answer in time.
+    Timeout,
+    /// The resolver answered with an error (SERVFAIL, REFUSED…) or could not be asked.
+    ResolverFailed,
+}
+
+impl LookupFailure {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LookupFailure::NoSuchName => "nxdomain",
+            LookupFailure::NoRecords => "no-records",
+            LookupFailure::Timeout => "timeout",
+            LookupFailure::ResolverFailed => "resolver-failed",
+        }
+    }
+
+    pub fn of(e: &NetError) -> LookupFailure {
+        if e.is_nx_domain() {
+            LookupFailure::NoSuchName
+        } else if e.is_no_records_found() {
+            LookupFailure::NoRecords
+        } else if matches!(e, NetError::Timeout) || e.to_string().contains("timed out") {
+            LookupFailure::Timeout
+        } else {
+            LookupFailure::ResolverFailed
+        }
+    }
+}
+
+/// Runs `dns.server`. Returns the outcome and the addresses to connect to,
+/// IPv4 first (IPv6 is more often unroutable from where users sit).
+pub async fn check_server(settings: &Settings) -> (Outcome, Vec<IpAddr>) {
+    let host = settings.server_name().to_string();
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    if let Ok(ip) = bare.parse::<IpAddr>() {
+        let o = Outcome::new(
+            CheckId::DnsServer,
+            Status::Pass,
+            format!("{ip} is an IP address; no DNS lookup needed"),
+        )
+        .with("addresses", [ip.to_string()]);
+        return (o, vec![ip]);
+    }
+    let (resolver, label) = match resolver(settings) {
+        Ok(r) => r,
+        Err(e) => {
+            let o = Outcome::new(CheckId::DnsServer, Status::Error, e.clone())
+                .with("failure", LookupFailure::ResolverFailed.as_str())
+                .with("error", e);
+            return (o, vec![]);
+        }
+    };
+    match resolver.lookup_ip(format!("{host}.")).await {
+        Ok(lookup) => {
+            let mut addrs: Vec<IpAddr> = lookup.iter().collect();
+            addrs.sort_by_key(|a| a.is_ipv6());
+            addrs.dedup();
+            let shown: Vec<String> = addrs.iter().map(ToString::to_string).collect();
+            let o = Outcome::new(
+                CheckId::DnsServer,
+                Status::Pass,
+                format!("{host} resolves to {}", shown.join(", ")),
+            )
+            .with("host", &host)
+            .with("resolver", &label)
+            .with("addresses", &shown);
+            (o, addrs)
+        }
+        Err(e) => {
+            let failure = LookupFailure::of(&e);
+            let (status, summary) = match failure {
+                LookupFailure::NoSuchName => (
+                    Status::Fail,
+                    format!("The server name {host} does not exist in DNS (NXDOMAIN)"),
+                ),
+                LookupFailure::NoRecords => (
+                    Status::Fail,
+                    format!("{host} exists in DNS but has no IPv4 or IPv6 address"),
+                ),
+                LookupFailure::Timeout => (
+                    Status::Error,
+                    format!("The DNS server ({label}) did not answer in time for {host}"),
+                ),
+                LookupFailure::ResolverFailed => (
+                    Status::Error,
+                    format!("The DNS server ({label}) could not look up {host}: {e}"),
+                ),
+            };
+            let o = Outcome::new(CheckId::DnsServer, status, summary)
+                .with("host", &host)
+                .with("resolver", &label)
+                .with("failure", failure.as_str())
+                .with("error", e.to_string());
+            (o, vec![])
+        }
+    }
+}

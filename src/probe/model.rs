@@ -1,0 +1,264 @@
+//! The contract between the engine and its front ends: check ids, statuses,
+//! outcomes and the events a run emits. Ids are stable: scripts and reports
+//! depend on them.
+
+use crate::reply::Reply;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::fmt;
+use std::time::Duration;
+
+/// Every check the engine knows, in display order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum CheckId {
+    #[serde(rename = "dns.server")]
+    DnsServer,
+    #[serde(rename = "net.port")]
+    NetPort,
+    #[serde(rename = "net.ports")]
+    NetPorts,
+    #[serde(rename = "smtp.greeting")]
+    SmtpGreeting,
+    #[serde(rename = "smtp.ehlo")]
+    SmtpEhlo,
+    #[serde(rename = "tls")]
+    Tls,
+    #[serde(rename = "auth")]
+    Auth,
+    #[serde(rename = "relay")]
+    Relay,
+    #[serde(rename = "relay.anonymous")]
+    RelayAnonymous,
+}
+
+/// Where a check sits on the dashboard.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Group {
+    Server,
+    Connection,
+    Encryption,
+    Login,
+    Relay,
+}
+
+impl Group {
+    pub fn label(self) -> &'static str {
+        match self {
+            Group::Server => "Server",
+            Group::Connection => "Connection",
+            Group::Encryption => "Encryption",
+            Group::Login => "Login",
+            Group::Relay => "Relay",
+        }
+    }
+}
+
+impl CheckId {
+    pub const ALL: [CheckId; 9] = [
+        CheckId::DnsServer,
+        CheckId::NetPort,
+        CheckId::NetPorts,
+        CheckId::SmtpGreeting,
+        CheckId::SmtpEhlo,
+        CheckId::Tls,
+        CheckId::Auth,
+        CheckId::Relay,
+        CheckId::RelayAnonymous,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckId::DnsServer => "dns.server",
+            CheckId::NetPort => "net.port",
+            CheckId::NetPorts => "net.ports",
+            CheckId::SmtpGreeting => "smtp.greeting",
+            CheckId::SmtpEhlo => "smtp.ehlo",
+            CheckId::Tls => "tls",
+            CheckId::Auth => "auth",
+            CheckId::Relay => "relay",
+            CheckId::RelayAnonymous => "relay.anonymous",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<CheckId> {
+        CheckId::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
+    /// A title a novice understands.
+    pub fn title(self) -> &'static str {
+        match self {
+            CheckId::DnsServer => "Server name resolves",
+            CheckId::NetPort => "Port is reachable",
+            CheckId::NetPorts => "Other mail ports",
+            CheckId::SmtpGreeting => "Server greets",
+            CheckId::SmtpEhlo => "Server capabilities (EHLO)",
+            CheckId::Tls => "Encryption and certificate",
+            CheckId::Auth => "Login (AUTH)",
+            CheckId::Relay => "Relay to the test recipient",
+            CheckId::RelayAnonymous => "Relay without login",
+        }
+    }
+
+    pub fn group(self) -> Group {
+        match self {
+            CheckId::DnsServer => Group::Server,
+            CheckId::NetPort | CheckId::NetPorts | CheckId::SmtpGreeting | CheckId::SmtpEhlo => {
+                Group::Connection
+            }
+            CheckId::Tls => Group::Encryption,
+            CheckId::Auth => Group::Login,
+            CheckId::Relay | CheckId::RelayAnonymous => Group::Relay,
+        }
+    }
+
+    /// The checks whose results this one needs. With implicit TLS the
+    /// handshake comes before the greeting; the engine orders the session's
+    /// steps accordingly, and this table names the usual STARTTLS order.
+    pub fn deps(self) -> &'static [CheckId] {
+        match self {
+            CheckId::DnsServer => &[],
+            CheckId::NetPort | CheckId::NetPorts => &[CheckId::DnsServer],
+            CheckId::SmtpGreeting => &[CheckId::NetPort],
+            CheckId::SmtpEhlo => &[CheckId::SmtpGreeting],
+            CheckId::Tls => &[CheckId::SmtpEhlo],
+            CheckId::Auth => &[CheckId::Tls],
+            CheckId::Relay => &[CheckId::Auth],
+            CheckId::RelayAnonymous => &[CheckId::SmtpGreeting],
+        }
+    }
+}
+
+impl fmt::Display for CheckId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    Warn,
+    Fail,
+    Skip,
+    Error,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Warn => "warn",
+            Status::Fail => "fail",
+            Status::Skip => "skip",
+            Status::Error => "error",
+        }
+    }
+
+    /// Fail and error are problems; warn is worth a look; pass and skip are not.
+    pub fn is_problem(self) -> bool {
+        matches!(self, Status::Fail | Status::Error)
+    }
+}
+
+/// Who wrote a transcript line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Dir {
+    Client,
+    Server,
+}
+
+/// One line of an SMTP conversation. Secrets are already redacted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TranscriptLine {
+    /// Milliseconds since the run started.
+    pub t_ms: u64,
+    pub dir: Dir,
+    pub line: String,
+}
+
+/// What one check found.
+#[derive(Clone, Debug, Serialize)]
+pub struct Outcome {
+    pub id: CheckId,
+    pub title: &'static str,
+    pub status: Status,
+    /// One line in plain words.
+    pub summary: String,
+    /// Structured evidence, specific to the check.
+    pub details: Map<String, Value>,
+    #[serde(rename = "duration_ms", serialize_with = "ser_ms")]
+    pub duration: Duration,
+    pub transcript: Vec<TranscriptLine>,
+    /// The server reply that decided the outcome, when there was one.
+    #[serde(skip)]
+    pub reply: Option<Reply>,
+}
+
+fn ser_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(d.as_millis() as u64)
+}
+
+impl Outcome {
+    pub fn new(id: CheckId, status: Status, summary: impl Into<String>) -> Outcome {
+        Outcome {
+            id,
+            title: id.title(),
+            status,
+            summary: summary.into(),
+            details: Map::new(),
+            duration: Duration::ZERO,
+            transcript: Vec::new(),
+            reply: None,
+        }
+    }
+
+    pub fn skip(id: CheckId, why: impl Into<String>) -> Outcome {
+        Outcome::new(id, Status::Skip, why)
+    }
+
+    /// Adds one detail; values that fail to serialize are left out.
+    pub fn with(mut self, key: &str, value: impl Serialize) -> Outcome {
+        self.set(key, value);
+        self
+    }
+
+    pub fn set(&mut self, key: &str, value: impl Serialize) {
+        if let Ok(v) = serde_json::to_value(value) {
+            self.details.insert(key.to_string(), v);
+        }
+    }
+
+    pub fn with_reply(mut self, reply: Option<Reply>) -> Outcome {
+        if let Some(r) = &reply {
+            self.set("reply", r.summary());
+            self.set("reply_code", r.code);
+            if let Some(e) = r.enhanced {
+                self.set("enhanced_code", e.to_string());
+            }
+        }
+        self.reply = reply;
+        self
+    }
+
+    pub fn detail_str(&self, key: &str) -> Option<&str> {
+        self.details.get(key).and_then(Value::as_str)
+    }
+
+    pub fn detail_bool(&self, key: &str) -> Option<bool> {
+        self.details.get(key).and_then(Value::as_bool)
+    }
+}
+
+/// What a run reports while it goes.
+#[derive(Clone, Debug)]
+pub enum Event {
+    Started(CheckId),
+    Progress(CheckId, String),
+    Transcript(CheckId, TranscriptLine),
+    Finished(Box<Outcome>),
+    /// Every check has finished (or was skipped).
+    Done,
+}

@@ -1,0 +1,578 @@
+//! A small SMTP conversation driver over tokio and rustls.
+//!
+//! It records every line sent and received into a [`Tape`] with a timestamp,
+//! redacting secrets at the source: AUTH payloads are written as
+//! `[redacted]`, and any line that contains the password (or one of the
+//! encodings we sent) has it replaced, so even a server that echoes our
+//! credentials cannot leak them into a transcript.
+//!
+//! Every read has a deadline and a size bound: a reply must complete within
+//! the step's timeout, a line may be at most [`MAX_LINE`] bytes, and a reply
+//! at most [`MAX_LINES`] lines. A silent, slow, endless or garbage-spewing
+//! peer ends in a clear [`SmtpError`], never a hang.
+
+use super::model::{CheckId, Dir, Event, TranscriptLine};
+use super::tls::{CertRecord, TlsInfo, TlsSetup};
+use crate::reply::{Reply, parse_line};
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc::UnboundedSender;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+
+/// The longest reply line we accept. RFC 5321 allows 512 octets; real
+/// servers exceed it a little, hostile ones without end.
+pub const MAX_LINE: usize = 4096;
+/// The most lines one reply may have.
+pub const MAX_LINES: usize = 100;
+/// How many of the first bytes a connection keeps for recognizing what the
+/// peer speaks.
+const SNIFF: usize = 256;
+
+/// Why a conversation step did not produce a reply.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SmtpError {
+    #[error("no complete reply within {secs} s")]
+    Timeout { secs: u64, partial: String },
+    #[error("the server closed the connection")]
+    Closed { partial: String },
+    #[error("a reply line longer than {MAX_LINE} bytes")]
+    LineTooLong,
+    #[error("a reply of more than {MAX_LINES} lines")]
+    TooManyLines,
+    #[error("not an SMTP reply: {line}")]
+    Malformed { line: String },
+    #[error("network error: {0}")]
+    Io(String),
+    #[error("TLS error: {0}")]
+    Tls(String),
+}
+
+impl SmtpError {
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, SmtpError::Timeout { .. })
+    }
+}
+
+/// Records transcript lines for the check that is currently running on a
+/// connection and forwards each line as an event.
+pub struct Tape {
+    start: Instant,
+    tx: Option<UnboundedSender<Event>>,
+    check: CheckId,
+    lines: Vec<TranscriptLine>,
+    secrets: Vec<String>,
+}
+
+impl Tape {
+    pub fn new(start: Instant, tx: Option<UnboundedSender<Event>>, check: CheckId) -> Tape {
+        Tape {
+            start,
+            tx,
+            check,
+            lines: Vec::new(),
+            secrets: Vec::new(),
+        }
+    }
+
+    /// Adds a text that must never appear in a transcript. Very short
+    /// secrets are not searched for (they would shred every line); the
+    /// commands that carry them are redacted where they are sent.
+    pub fn add_secret(&mut self, s: &str) {
+        if s.len() >= 4 && !self.secrets.iter().any(|x| x == s) {
+            self.secrets.push(s.to_string());
+        }
+    }
+
+    pub fn record(&mut self, dir: Dir, line: &str) {
+        let mut line = line.to_string();
+        for s in &self.secrets {
+            if line.contains(s.as_str()) {
+                line = line.replace(s.as_str(), "[redacted]");
+            }
+        }
+        let entry = TranscriptLine {
+            t_ms: self.start.elapsed().as_millis() as u64,
+            dir,
+            line,
+        };
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(Event::Transcript(self.check, entry.clone()));
+        }
+        self.lines.push(entry);
+    }
+
+    /// Hands over the lines recorded so far and starts recording for `next`.
+    pub fn switch(&mut self, next: CheckId) -> Vec<TranscriptLine> {
+        self.check = next;
+        std::mem::take(&mut self.lines)
+    }
+
+    pub fn take(&mut self) -> Vec<TranscriptLine> {
+        std::mem::take(&mut self.lines)
+    }
+
+    pub fn check(&self) -> CheckId {
+        self.check
+    }
+}
+
+/// A TCP stream that keeps the first bytes it read, so that a failed TLS
+/// handshake can tell "the server spoke plain SMTP" from other failures.
+pub struct Sniff<T> {
+    inner: T,
+    seen: Vec<u8>,
+}
+
+impl<T> Sniff<T> {
+    pub fn new(inner: T) -> Sniff<T> {
+        Sniff {
+            inner,
+            seen: Vec::new(),
+        }
+    }
+    pub fn seen(&self) -> &[u8] {
+        &self.seen
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for Sniff<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let this = &mut *self;
+        let r = Pin::new(&mut this.inner).poll_read(cx, buf);
+        if let Poll::Ready(Ok(())) = r {
+            let room = SNIFF.saturating_sub(this.seen.len());
+            let new = &buf.filled()[before..];
+            this.seen.extend_from_slice(&new[..new.len().min(room)]);
+        }
+        r
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for Sniff<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+type Tcp = Sniff<TcpStream>;
+
+enum Stream {
+    Plain(Tcp),
+    Tls(Box<TlsStream<Tcp>>),
+}
+
+impl Stream {
+    async fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.read(buf).await,
+            Stream::Tls(s) => s.read(buf).await,
+        }
+    }
+    async fn write_all(&mut self, data: &[u8]) -> std::io::Result<()> {
+        match self {
+            Stream::Plain(s) => {
+                s.write_all(data).await?;
+                s.flush().await
+            }
+            Stream::Tls(s) => {
+                s.write_all(data).await?;
+                s.flush().await
+            }
+        }
+    }
+}
+
+/// How a TCP connect ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectFailure {
+    Refused,
+    TimedOut,
+    Unreachable,
+    Other,
+}
+
+impl ConnectFailure {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnectFailure::Refused => "refused",
+            ConnectFailure::TimedOut => "timed-out",
+            ConnectFailure::Unreachable => "unreachable",
+            ConnectFailure::Other => "error",
+        }
+    }
+}
+
+/// Connects with a timeout, telling refused, timed out and unreachable apart.
+pub async fn connect(
+    addr: SocketAddr,
+    timeout: Duration,
+) -> Result<TcpStream, (ConnectFailure, String)> {
+    match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
+        Err(_) => Err((
+            ConnectFailure::TimedOut,
+            format!("no answer within {} s", timeout.as_secs()),
+        )),
+        Ok(Ok(s)) => {
+            let _ = s.set_nodelay(true);
+            Ok(s)
+        }
+        Ok(Err(e)) => {
+            use std::io::ErrorKind as K;
+            let kind = match e.kind() {
+                K::ConnectionRefused => ConnectFailure::Refused,
+                K::TimedOut => ConnectFailure::TimedOut,
+                K::HostUnreachable | K::NetworkUnreachable | K::AddrNotAvailable => {
+                    ConnectFailure::Unreachable
+                }
+                _ => ConnectFailure::Other,
+            };
+            Err((kind, e.to_string()))
+        }
+    }
+}
+
+/// One SMTP connection.
+pub struct Session {
+    stream: Option<Stream>,
+    buf: Vec<u8>,
+    pub tape: Tape,
+    timeout: Duration,
+    pub peer: SocketAddr,
+    pub local: SocketAddr,
+}
+
+impl Session {
+    pub fn new(tcp: TcpStream, tape: Tape, timeout: Duration) -> std::io::Result<Session> {
+        let peer = tcp.peer_addr()?;
+        let local = tcp.local_addr()?;
+        Ok(Session {
+            stream: Some(Stream::Plain(Sniff::new(tcp))),
+            buf: Vec::new(),
+            tape,
+            timeout,
+            peer,
+            local,
+        })
+    }
+
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    pub fn is_tls(&self) -> bool {
+        matches!(self.stream, Some(Stream::Tls(_)))
+    }
+
+    /// The first bytes the peer sent on the raw connection.
+    pub fn sniffed(&self) -> Vec<u8> {
+        match &self.stream {
+            Some(Stream::Plain(s)) => s.seen().to_vec(),
+            Some(Stream::Tls(s)) => s.get_ref().0.seen().to_vec(),
+            None => Vec::new(),
+        }
+    }
+
+    /// Bytes received but not yet read as a line.
+    pub fn pending(&self) -> &[u8] {
+        &self.buf
+    }
+
+    /// Reads one complete reply within the timeout.
+    pub async fn read_reply(&mut self) -> Result<Reply, SmtpError> {
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        let mut raw: Vec<String> = Vec::new();
+        loop {
+            let line = self.read_line(deadline, &raw).await?;
+            self.tape.record(Dir::Server, &line);
+            let Some(parsed) = parse_line(&line) else {
+                return Err(SmtpError::Malformed { line });
+            };
+            let last = parsed.last;
+            raw.push(line);
+            if last {
+                return Reply::from_lines(&raw).ok_or_else(|| SmtpError::Malformed {
+                    line: raw.last().cloned().unwrap_or_default(),
+                });
+            }
+            if raw.len() >= MAX_LINES {
+                return Err(SmtpError::TooManyLines);
+            }
+        }
+    }
+
+    async fn read_line(
+        &mut self,
+        deadline: tokio::time::Instant,
+        so_far: &[String],
+    ) -> Result<String, SmtpError> {
+        loop {
+            if let Some(pos) = self.buf.iter().position(|&b| b == b'\n') {
+                let mut line: Vec<u8> = self.buf.drain(..=pos).collect();
+                while matches!(line.last(), Some(b'\n' | b'\r')) {
+                    line.pop();
+                }
+                return Ok(printable(&line));
+            }
+            if self.buf.len() > MAX_LINE {
+                let preview = printable(&self.buf[..80.min(self.buf.len())]);
+                self.tape
+                    .record(Dir::Server, &format!("{preview}… (line too long, cut)"));
+                self.buf.clear();
+                return Err(SmtpError::LineTooLong);
+            }
+            let partial = || {
+                let mut p = so_far.join("\n");
+                if !self.buf.is_empty() {
+                    if !p.is_empty() {
+                        p.push('\n');
+                    }
+                    p.push_str(&printable(&self.buf[..self.buf.len().min(200)]));
+                }
+                p
+            };
+            let Some(stream) = self.stream.as_mut() else {
+                return Err(SmtpError::Closed { partial: partial() });
+            };
+            let mut chunk = [0u8; 2048];
+            let n = match tokio::time::timeout_at(deadline, stream.read(&mut chunk)).await {
+                Err(_) => {
+                    let p = partial();
+                    if !self.buf.is_empty() {
+                        let shown = printable(&self.buf[..self.buf.len().min(200)]);
+                        self.tape
+                            .record(Dir::Server, &format!("{shown} (incomplete)"));
+                    }
+                    return Err(SmtpError::Timeout {
+                        secs: self.timeout.as_secs(),
+                        partial: p,
+                    });
+                }
+                Ok(Err(e)) => return Err(SmtpError::Io(e.to_string())),
+                Ok(Ok(n)) => n,
+            };
+            if n == 0 {
+                let p = partial();
+                if !self.buf.is_empty() {
+                    let shown = printable(&self.buf[..self.buf.len().min(200)]);
+                    self.tape.record(
+                        Dir::Server,
+                        &format!("{shown} (connection closed mid-line)"),
+                    );
+                }
+                self.stream = None;
+                return Err(SmtpError::Closed { partial: p });
+            }
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    /// Sends one command line and records it.
+    pub async fn send(&mut self, line: &str) -> Result<(), SmtpError> {
+        self.tape.record(Dir::Client, line);
+        self.write(line).await
+    }
+
+    /// Sends a line that carries a secret; the transcript shows `shown`.
+    pub async fn send_secret(&mut self, line: &str, shown: &str) -> Result<(), SmtpError> {
+        self.tape.record(Dir::Client, shown);
+        self.write(line).await
+    }
+
+    /// Sends several commands in one write (RFC 2920 PIPELINING).
+    pub async fn send_pipelined(&mut self, lines: &[&str]) -> Result<(), SmtpError> {
+        let mut data = String::new();
+        for l in lines {
+            self.tape.record(Dir::Client, l);
+            data.push_str(l);
+            data.push_str("\r\n");
+        }
+        self.write_raw(data.as_bytes()).await
+    }
+
+    async fn write(&mut self, line: &str) -> Result<(), SmtpError> {
+        let mut data = Vec::with_capacity(line.len() + 2);
+        data.extend_from_slice(line.as_bytes());
+        data.extend_from_slice(b"\r\n");
+        self.write_raw(&data).await
+    }
+
+    async fn write_raw(&mut self, data: &[u8]) -> Result<(), SmtpError> {
+        let timeout = self.timeout;
+        let Some(stream) = self.stream.as_mut() else {
+            return Err(SmtpError::Closed {
+                partial: String::new(),
+            });
+        };
+        match tokio::time::timeout(timeout, stream.write_all(data)).await {
+            Err(_) => Err(SmtpError::Timeout {
+                secs: timeout.as_secs(),
+                partial: String::new(),
+            }),
+            Ok(Err(e)) => Err(SmtpError::Io(e.to_string())),
+            Ok(Ok(())) => Ok(()),
+        }
+    }
+
+    /// Sends a command and reads its reply.
+    pub async fn command(&mut self, line: &str) -> Result<Reply, SmtpError> {
+        self.send(line).await?;
+        self.read_reply().await
+    }
+
+    /// Starts TLS on the connection (after a 220 to STARTTLS, or right away
+    /// for implicit TLS). The handshake is bounded by the timeout. A
+    /// certificate problem does not fail the handshake; it is in the
+    /// returned [`TlsInfo`].
+    pub async fn start_tls(&mut self, setup: &TlsSetup, host: &str) -> Result<TlsInfo, SmtpError> {
+        let record = Arc::new(Mutex::new(CertRecord::default()));
+        let config = setup
+            .client_config(record.clone())
+            .map_err(SmtpError::Tls)?;
+        let name = super::tls::server_name(host).map_err(SmtpError::Tls)?;
+        let Some(Stream::Plain(tcp)) = self.stream.take() else {
+            return Err(SmtpError::Tls(
+                "the connection is already encrypted or closed".into(),
+            ));
+        };
+        // Bytes that arrived before the handshake would otherwise be taken
+        // as part of the encrypted session (the STARTTLS injection flaw).
+        self.buf.clear();
+        let connector = TlsConnector::from(config);
+        match tokio::time::timeout(self.timeout, connector.connect(name, tcp)).await {
+            Err(_) => Err(SmtpError::Timeout {
+                secs: self.timeout.as_secs(),
+                partial: String::new(),
+            }),
+            Ok(Err(e)) => Err(SmtpError::Tls(e.to_string())),
+            Ok(Ok(tls)) => {
+                let info = TlsInfo::from_connection(tls.get_ref().1, &record);
+                self.stream = Some(Stream::Tls(Box::new(tls)));
+                Ok(info)
+            }
+        }
+    }
+
+    /// Says QUIT and reads the answer briefly; errors do not matter here.
+    pub async fn quit(&mut self) {
+        if self.stream.is_none() {
+            return;
+        }
+        let saved = self.timeout;
+        self.timeout = saved.min(Duration::from_secs(2));
+        if self.send("QUIT").await.is_ok() {
+            let _ = self.read_reply().await;
+        }
+        self.timeout = saved;
+        self.stream = None;
+    }
+}
+
+/// Text for a transcript: valid UTF-8 as is, control bytes and invalid
+/// sequences escaped so binary garbage stays readable and one line.
+pub fn printable(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\t' => out.push(' '),
+            c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// What a peer that did not greet like an SMTP server seems to be.
+pub fn recognize_service(first: &[u8]) -> Option<&'static str> {
+    let text = String::from_utf8_lossy(&first[..first.len().min(64)]);
+    let t = text.trim_start();
+    if first.len() >= 3 && matches!(first[0], 0x15 | 0x16) && first[1] == 0x03 {
+        return Some("a TLS (SSL) service");
+    }
+    if t.starts_with("SSH-") {
+        return Some("an SSH server");
+    }
+    if t.starts_with("HTTP/") || t.starts_with("<!DOCTYPE") || t.starts_with("<html") {
+        return Some("a web (HTTP) server");
+    }
+    if t.starts_with("* OK") || t.starts_with("* PREAUTH") || t.starts_with("* BYE") {
+        return Some("an IMAP (incoming mail) server");
+    }
+    if t.starts_with("+OK") || t.starts_with("-ERR") {
+        return Some("a POP3 (incoming mail) server");
+    }
+    if t.starts_with("220") && t.to_ascii_lowercase().contains("ftp") {
+        return Some("an FTP server");
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tape_redacts_secrets_anywhere_in_a_line() {
+        let mut t = Tape::new(Instant::now(), None, CheckId::Auth);
+        t.add_secret("hunter2-pass");
+        t.add_secret("abc");
+        t.record(Dir::Server, "535 bad password hunter2-pass for you");
+        t.record(Dir::Server, "250 abc stays (too short to search)");
+        let lines = t.take();
+        assert_eq!(lines[0].line, "535 bad password [redacted] for you");
+        assert_eq!(lines[1].line, "250 abc stays (too short to search)");
+    }
+
+    #[test]
+    fn printable_escapes_binary() {
+        assert_eq!(printable(b"220 ok"), "220 ok");
+        assert_eq!(printable(&[0x16, 0x03, 0x01, b'a']), "\\x16\\x03\\x01a");
+        assert_eq!(printable(&[0xff, b'x']), "\u{fffd}x");
+    }
+
+    #[test]
+    fn recognizes_other_services() {
+        assert_eq!(
+            recognize_service(b"SSH-2.0-OpenSSH_9.2p1"),
+            Some("an SSH server")
+        );
+        assert_eq!(
+            recognize_service(b"* OK [CAPABILITY IMAP4rev1] ready"),
+            Some("an IMAP (incoming mail) server")
+        );
+        assert_eq!(
+            recognize_service(b"+OK Dovecot ready."),
+            Some("a POP3 (incoming mail) server")
+        );
+        assert_eq!(
+            recognize_service(b"HTTP/1.1 400 Bad Request"),
+            Some("a web (HTTP) server")
+        );
+        assert_eq!(
+            recognize_service(&[0x15, 0x03, 0x03, 0, 2]),
+            Some("a TLS (SSL) service")
+        );
+        assert_eq!(recognize_service(b"220 mail.example.com ESMTP"), None);
+    }
+}
