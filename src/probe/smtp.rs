@@ -89,22 +89,30 @@ impl Tape {
         }
     }
 
-    pub fn record(&mut self, dir: Dir, line: &str) {
+    /// The line with every secret replaced by `[redacted]`.
+    pub fn redact(&self, line: &str) -> String {
         let mut line = line.to_string();
         for s in &self.secrets {
             if line.contains(s.as_str()) {
                 line = line.replace(s.as_str(), "[redacted]");
             }
         }
+        line
+    }
+
+    /// Records a line (redacted) and returns what was recorded.
+    pub fn record(&mut self, dir: Dir, line: &str) -> String {
+        let line = self.redact(line);
         let entry = TranscriptLine {
             t_ms: self.start.elapsed().as_millis() as u64,
             dir,
-            line,
+            line: line.clone(),
         };
         if let Some(tx) = &self.tx {
             let _ = tx.send(Event::Transcript(self.check, entry.clone()));
         }
         self.lines.push(entry);
+        line
     }
 
     /// Hands over the lines recorded so far and starts recording for `next`.
@@ -124,20 +132,23 @@ impl Tape {
 
 /// A TCP stream that keeps the first bytes it read, so that a failed TLS
 /// handshake can tell "the server spoke plain SMTP" from other failures.
+/// The record is shared, so it survives a handshake that consumed the
+/// stream.
 pub struct Sniff<T> {
     inner: T,
-    seen: Vec<u8>,
+    seen: Arc<Mutex<Vec<u8>>>,
 }
 
 impl<T> Sniff<T> {
     pub fn new(inner: T) -> Sniff<T> {
         Sniff {
             inner,
-            seen: Vec::new(),
+            seen: Arc::default(),
         }
     }
-    pub fn seen(&self) -> &[u8] {
-        &self.seen
+    /// A handle on the bytes seen, valid after the stream is gone.
+    pub fn record(&self) -> Arc<Mutex<Vec<u8>>> {
+        self.seen.clone()
     }
 }
 
@@ -151,9 +162,10 @@ impl<T: AsyncRead + Unpin> AsyncRead for Sniff<T> {
         let this = &mut *self;
         let r = Pin::new(&mut this.inner).poll_read(cx, buf);
         if let Poll::Ready(Ok(())) = r {
-            let room = SNIFF.saturating_sub(this.seen.len());
+            let mut seen = this.seen.lock().unwrap_or_else(|p| p.into_inner());
+            let room = SNIFF.saturating_sub(seen.len());
             let new = &buf.filled()[before..];
-            this.seen.extend_from_slice(&new[..new.len().min(room)]);
+            seen.extend_from_slice(&new[..new.len().min(room)]);
         }
         r
     }
@@ -255,6 +267,7 @@ pub async fn connect(
 /// One SMTP connection.
 pub struct Session {
     stream: Option<Stream>,
+    sniffed: Arc<Mutex<Vec<u8>>>,
     buf: Vec<u8>,
     pub tape: Tape,
     timeout: Duration,
@@ -266,8 +279,10 @@ impl Session {
     pub fn new(tcp: TcpStream, tape: Tape, timeout: Duration) -> std::io::Result<Session> {
         let peer = tcp.peer_addr()?;
         let local = tcp.local_addr()?;
+        let sniff = Sniff::new(tcp);
         Ok(Session {
-            stream: Some(Stream::Plain(Sniff::new(tcp))),
+            sniffed: sniff.record(),
+            stream: Some(Stream::Plain(sniff)),
             buf: Vec::new(),
             tape,
             timeout,
@@ -286,11 +301,10 @@ impl Session {
 
     /// The first bytes the peer sent on the raw connection.
     pub fn sniffed(&self) -> Vec<u8> {
-        match &self.stream {
-            Some(Stream::Plain(s)) => s.seen().to_vec(),
-            Some(Stream::Tls(s)) => s.get_ref().0.seen().to_vec(),
-            None => Vec::new(),
-        }
+        self.sniffed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Bytes received but not yet read as a line.
@@ -303,8 +317,11 @@ impl Session {
         let deadline = tokio::time::Instant::now() + self.timeout;
         let mut raw: Vec<String> = Vec::new();
         loop {
+            // Everything kept of a server line is the redacted text, so a
+            // server echoing our credentials cannot leak them through a
+            // reply, an error or a report.
             let line = self.read_line(deadline, &raw).await?;
-            self.tape.record(Dir::Server, &line);
+            let line = self.tape.record(Dir::Server, &line);
             let Some(parsed) = parse_line(&line) else {
                 return Err(SmtpError::Malformed { line });
             };
@@ -349,7 +366,7 @@ impl Session {
                     }
                     p.push_str(&printable(&self.buf[..self.buf.len().min(200)]));
                 }
-                p
+                self.tape.redact(&p)
             };
             let Some(stream) = self.stream.as_mut() else {
                 return Err(SmtpError::Closed { partial: partial() });
