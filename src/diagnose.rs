@@ -125,8 +125,23 @@ pub fn evidence(o: &Outcome) -> Evidence {
             {
                 start -= 1;
             }
-            if start > 0 && t[start - 1].dir == Dir::Client {
+            // Back to the command(s) this answers: with PIPELINING the
+            // replies to earlier commands of the same write come between.
+            while start > 0 && t[start - 1].dir == Dir::Server {
                 start -= 1;
+            }
+            while start > 0 && t[start - 1].dir == Dir::Client {
+                start -= 1;
+            }
+            if start == 0 && t[0].dir == Dir::Server && start < end {
+                // No command before: keep only the reply itself.
+                start = end;
+                while start > 0
+                    && t[start - 1].dir == Dir::Server
+                    && t[start - 1].line.starts_with(&code)
+                {
+                    start -= 1;
+                }
             }
             lines = t[start..=end]
                 .iter()

@@ -185,10 +185,27 @@ async fn survey_smtp(
         }
     }
     let name = helo_name(ctx, sess.local);
-    if let Ok((r, caps)) = ehlo(sess, &name).await
+    let Ok((r, caps)) = ehlo(sess, &name).await else {
+        return;
+    };
+    if !r.is_positive() {
+        return;
+    }
+    apply_caps(rep, &caps);
+    // Many servers offer AUTH only after STARTTLS: look behind it too.
+    if plain
+        && caps.starttls
+        && let Some(setup) = setup
+        && matches!(sess.command("STARTTLS").await, Ok(r) if r.code == 220)
+        && sess.start_tls(setup, host).await.is_ok()
+        && let Ok((r, after)) = ehlo(sess, &name).await
         && r.is_positive()
     {
-        apply_caps(rep, &caps);
+        for m in after.auth {
+            if !rep.auth.contains(&m) {
+                rep.auth.push(m);
+            }
+        }
     }
     sess.quit().await;
 }
