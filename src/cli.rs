@@ -4,7 +4,7 @@
 use crate::diagnose::{self, Verdict};
 use crate::probe::{self, Event};
 use crate::report::{Format, Paint, Report};
-use crate::settings::{Password, Security, Settings};
+use crate::settings::{Incoming, IncomingProtocol, Password, Security, Settings};
 use clap::{Args, Parser, Subcommand};
 use std::io::{IsTerminal, Read, Write};
 use std::net::IpAddr;
@@ -29,6 +29,9 @@ invalid settings, 3 internal error."
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// Plain ASCII symbols and borders on the interactive screen.
+    #[arg(long, global = true)]
+    pub ascii: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -37,13 +40,20 @@ pub enum Command {
     Check(Box<CheckArgs>),
     /// Explain a bounce, an error message or a log line.
     Explain(ExplainArgs),
+    /// List, show or delete saved profiles.
+    Profiles(crate::profile::ProfilesArgs),
+    /// Open the interactive screen against a built-in server that refuses to relay without login.
+    Demo(crate::tui::DemoArgs),
 }
 
 #[derive(Args, Debug)]
 pub struct CheckArgs {
-    /// Outgoing (SMTP) server name or IP address.
+    /// Use a saved profile's settings; flags given here override them.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Outgoing (SMTP) server name or IP address (required unless the profile has one).
     #[arg(long, short = 's')]
-    pub server: String,
+    pub server: Option<String>,
     /// Port (default: 465 for --security tls, 587 otherwise).
     #[arg(long, short = 'p')]
     pub port: Option<u16>,
@@ -73,12 +83,12 @@ pub struct CheckArgs {
     pub from: Option<String>,
     /// Test recipient at an external domain for RCPT TO (nothing is sent).
     #[arg(long)]
-    pub to: String,
+    pub to: Option<String>,
     /// EHLO name (default: this machine's address literal).
     #[arg(long)]
     pub helo: Option<String>,
     /// DNS server to use instead of the system's: IP or IP:PORT.
-    #[arg(long, value_name = "IP[:PORT]")]
+    #[arg(long, value_name = "IP[:PORT]", env = "SMTP_DOCTOR_DNS")]
     pub dns: Option<String>,
     /// Extra CA certificates (PEM) to trust beside the system's.
     #[arg(long, value_name = "PEM")]
@@ -86,6 +96,30 @@ pub struct CheckArgs {
     /// The public IP address of this network, when known.
     #[arg(long, value_name = "IP")]
     pub public_ip: Option<IpAddr>,
+    /// DNS server to ask the public-IP echo names (default: the echo services' own).
+    #[arg(long, value_name = "IP[:PORT]", env = "SMTP_DOCTOR_ECHO_DNS")]
+    pub echo_dns: Option<String>,
+    /// This is an internal network: private and loopback addresses are expected.
+    #[arg(long)]
+    pub internal: bool,
+    /// Also look the public IP up in DNS blocklists.
+    #[arg(long)]
+    pub dnsbl: bool,
+    /// Send one real test message to --to (only with this flag).
+    #[arg(long)]
+    pub send: bool,
+    /// Incoming server, to tell a wrong password from SMTP login switched off.
+    #[arg(long, value_name = "HOST")]
+    pub incoming_server: Option<String>,
+    /// Incoming protocol: imap or pop3.
+    #[arg(long, value_name = "imap|pop3", default_value = "imap", value_parser = parse_incoming)]
+    pub incoming_protocol: IncomingProtocol,
+    /// Incoming port (default: 993 IMAP / 995 POP3 with tls, 143 / 110 otherwise).
+    #[arg(long, value_name = "N")]
+    pub incoming_port: Option<u16>,
+    /// Incoming encryption: tls, starttls or none (default tls).
+    #[arg(long, value_parser = parse_security, value_name = "tls|starttls|none")]
+    pub incoming_security: Option<Security>,
     /// Seconds each network step may take.
     #[arg(long, default_value_t = 10, value_name = "SECS")]
     pub timeout: u64,
@@ -104,6 +138,10 @@ pub struct ExplainArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+}
+
+fn parse_incoming(s: &str) -> Result<IncomingProtocol, String> {
+    IncomingProtocol::parse(s).ok_or_else(|| format!("\"{s}\" is not one of imap, pop3"))
 }
 
 fn parse_security(s: &str) -> Result<Security, String> {
@@ -155,23 +193,39 @@ pub fn settings_from(args: &CheckArgs, stdin: &mut dyn Read) -> Result<Settings,
             String::new()
         }
     });
-    Ok(Settings {
+    let flags = Settings {
         account,
         login: user,
         password: Password::new(password),
-        server: args.server.clone(),
+        server: args.server.clone().unwrap_or_default(),
         port,
         security,
         auth: !args.no_auth,
         allow_plaintext_auth: args.allow_plaintext_auth,
         sender: args.from.clone().unwrap_or_default(),
-        recipient: args.to.clone(),
+        recipient: args.to.clone().unwrap_or_default(),
         helo: args.helo.clone().unwrap_or_default(),
         timeout_secs: args.timeout,
         dns: args.dns.clone(),
         ca_file: args.ca_file.clone(),
         public_ip: args.public_ip,
-    })
+        echo_dns: args.echo_dns.clone(),
+        internal_network: args.internal,
+        dnsbl: args.dnsbl,
+        send_test_message: args.send,
+        incoming: args.incoming_server.as_ref().map(|server| {
+            let security = args.incoming_security.unwrap_or(Security::Tls);
+            Incoming {
+                server: server.clone(),
+                port: args
+                    .incoming_port
+                    .unwrap_or(args.incoming_protocol.usual_port(security)),
+                protocol: args.incoming_protocol,
+                security,
+            }
+        }),
+    };
+    crate::profile::apply_to_check(args, flags)
 }
 
 fn color_for(stream_is_tty: bool) -> bool {

@@ -39,7 +39,7 @@ pub struct Finding {
     pub title: String,
     pub explanation: String,
     /// How strongly the evidence points here, 0 to 1.
-    pub confidence: f32,
+    pub confidence: f64,
     pub evidence: Vec<Evidence>,
     pub fixes: Vec<String>,
 }
@@ -185,10 +185,14 @@ pub fn diagnose(outcomes: &[Outcome], settings: &Settings) -> Diagnosis {
     encryption(&mut b, settings);
     authentication(&mut b, settings);
     relaying(&mut b, settings);
+    domains(&mut b, settings);
     unexplained_failures(&mut b);
 
     let provider = detect_provider(&b, settings);
-    let problem = !b.found.is_empty() || outcomes.iter().any(|o| o.status.is_problem());
+    let problem = !b.found.is_empty()
+        || outcomes.iter().any(|o| {
+            o.status == Status::Fail || (o.status == Status::Error && !informational(o.id))
+        });
     let mut found = b.found;
     found.sort_by(|a, b| b.1.total_cmp(&a.1));
     let causes = found
@@ -226,8 +230,10 @@ pub fn finding(
         title: entry
             .map(|c| c.title.clone())
             .unwrap_or_else(|| id.to_string()),
-        explanation: entry.map(|c| c.explanation.clone()).unwrap_or_default(),
-        confidence: (confidence * 100.0).round() / 100.0,
+        explanation: entry
+            .map(|c| fill(&c.explanation, vars))
+            .unwrap_or_default(),
+        confidence: (f64::from(confidence) * 100.0).round() / 100.0,
         evidence,
         fixes: entry
             .map(|c| {
@@ -240,10 +246,32 @@ pub fn finding(
     }
 }
 
-/// Replaces `{name}` placeholders with what the run knows.
+/// Words for a placeholder the run does not know (as in `explain`, where
+/// there is no run at all).
+const NEUTRAL: [(&str, &str); 10] = [
+    ("server", "your outgoing server"),
+    ("port", "the port"),
+    ("security", "the encryption setting"),
+    ("login", "your login"),
+    ("sender", "your address"),
+    ("recipient", "the recipient"),
+    ("ip", "your public IP address"),
+    ("suggested_port", "587"),
+    ("suggested_security", "STARTTLS"),
+    (
+        "spf_record",
+        "an SPF record that lists your sending IP address",
+    ),
+];
+
+/// Replaces `{name}` placeholders with what the run knows, and the rest
+/// with neutral words.
 pub fn fill(text: &str, vars: &HashMap<&'static str, String>) -> String {
     let mut out = text.to_string();
     for (k, v) in vars {
+        out = out.replace(&format!("{{{k}}}"), v);
+    }
+    for (k, v) in NEUTRAL {
         out = out.replace(&format!("{{{k}}}"), v);
     }
     out
@@ -487,6 +515,107 @@ fn relaying(b: &mut Board<'_>, s: &Settings) {
             ),
             _ => {}
         }
+    }
+}
+
+/// Checks that inform but cannot by themselves stop mail: when they cannot
+/// be completed (an error), the verdict does not turn into a problem.
+fn informational(id: CheckId) -> bool {
+    matches!(
+        id,
+        CheckId::NetPublicIp
+            | CheckId::NetPtr
+            | CheckId::NetDnsbl
+            | CheckId::SenderDmarc
+            | CheckId::SenderSpf
+            | CheckId::RecipientMx
+            | CheckId::NetPorts
+    )
+}
+
+fn port_state(b: &Board<'_>, port: u16) -> Option<String> {
+    let list = b.get(CheckId::NetPorts)?.details.get("ports")?.as_array()?;
+    list.iter()
+        .find(|r| r["port"].as_u64() == Some(u64::from(port)))
+        .and_then(|r| r["state"].as_str().map(str::to_string))
+}
+
+/// The recipient's domain, the sender's reputation and reverse DNS.
+fn domains(b: &mut Board<'_>, s: &Settings) {
+    if let Some(o) = b.get(CheckId::RecipientMx) {
+        let mx = o
+            .details
+            .get("mx")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let probed_timeouts = !mx.is_empty()
+            && mx
+                .iter()
+                .filter(|h| h["port25"] != "not-probed")
+                .all(|h| h["port25"] == "timed-out");
+        match o.status {
+            Status::Fail => b.add("recipient-domain-invalid", 0.85, evidence(o)),
+            Status::Warn if probed_timeouts => {
+                // Port 25 of the MX did not answer. Only evidence when this
+                // network reaches port 25 elsewhere.
+                if port_state(b, 25).as_deref() == Some("connected") {
+                    b.add("recipient-domain-invalid", 0.5, evidence(o));
+                } else {
+                    b.note(
+                        o.id,
+                        "Port 25 of the recipient's mail servers did not answer from here, and port 25 of your own server did not either: this network probably blocks outgoing port 25 (common on home and cloud networks). That is not a fault of the recipient domain; send through port 587 with login.",
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+    if let Some(o) = b.get(CheckId::NetPtr)
+        && o.status == Status::Warn
+    {
+        // A missing PTR matters when this machine talks to other mail
+        // servers directly (port 25 without login), as devices and own
+        // servers do; behind a provider's submission port it does not.
+        if s.port == 25 && !s.auth {
+            b.add("reverse-dns-missing", 0.5, evidence(o));
+        } else {
+            b.note(
+                o.id,
+                format!(
+                    "{} It matters only if this machine sends to other mail servers directly.",
+                    o.summary
+                ),
+            );
+        }
+    }
+    if let Some(o) = b.get(CheckId::NetDnsbl)
+        && o.status == Status::Warn
+    {
+        b.add("ip-blocklisted", 0.6, evidence(o));
+    }
+    if let Some(o) = b.get(CheckId::IncomingLogin) {
+        incoming_vs_smtp(b, o);
+    }
+}
+
+/// Incoming login works while SMTP AUTH fails: SMTP login is switched off
+/// for the account, or needs an app password. Both fail: the password.
+fn incoming_vs_smtp(b: &mut Board<'_>, inc: &Outcome) {
+    let Some(auth) = b.failed(CheckId::Auth) else {
+        return;
+    };
+    match inc.status {
+        Status::Pass => {
+            b.add("auth-disabled", 0.85, evidence(inc));
+            b.add("auth-disabled", 0.85, evidence(auth));
+            b.add("app-password-required", 0.6, evidence(inc));
+            if let Some(f) = b.found.iter_mut().find(|f| f.0 == "auth-failed") {
+                f.1 = f.1.min(0.4);
+            }
+        }
+        Status::Fail => b.add("auth-failed", 0.95, evidence(inc)),
+        _ => {}
     }
 }
 

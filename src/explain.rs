@@ -21,7 +21,7 @@ struct JsonCause<'a> {
     id: &'a str,
     title: &'a str,
     explanation: &'a str,
-    confidence: f32,
+    confidence: f64,
     fixes: &'a [String],
 }
 

@@ -8,9 +8,13 @@
 pub mod catalog;
 pub mod classify;
 pub mod cli;
+pub mod demo;
 pub mod diagnose;
 pub mod explain;
 pub mod probe;
+pub mod profile;
 pub mod reply;
 pub mod report;
 pub mod settings;
+pub mod spf;
+pub mod tui;

@@ -1,8 +1,10 @@
 //! The `smtp-doctor` binary: parses the command line and hands over to the
-//! library's front ends.
+//! library's front ends: the interactive screen without a command (and for
+//! `demo`), the command line otherwise.
 
 use clap::Parser;
 use smtp_doctor::cli::{self, Cli, Command, Exit};
+use smtp_doctor::tui;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -21,11 +23,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Check(args)) => runtime.block_on(cli::check(args)),
         Some(Command::Explain(args)) => cli::explain(args),
-        None => {
-            use clap::CommandFactory;
-            let _ = Cli::command().print_help();
-            Ok(cli::EXIT_USAGE)
-        }
+        Some(Command::Profiles(args)) => smtp_doctor::profile::command(args),
+        Some(Command::Demo(args)) => runtime.block_on(tui::demo(args, cli.ascii)),
+        None => runtime.block_on(tui::run(cli.ascii)),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -109,6 +109,7 @@ pub enum Field {
     Dns,
     CaFile,
     PublicIp,
+    Incoming,
 }
 
 impl Field {
@@ -127,6 +128,7 @@ impl Field {
             Field::Dns => "DNS server",
             Field::CaFile => "Extra CA file",
             Field::PublicIp => "Public IP",
+            Field::Incoming => "Incoming server",
         }
     }
 }
@@ -178,6 +180,63 @@ pub struct Settings {
     pub ca_file: Option<PathBuf>,
     /// The public IP, when the user knows it better than we can find out.
     pub public_ip: Option<IpAddr>,
+    /// A DNS server to ask the public-IP echo names instead of the echo
+    /// services' own servers (`IP` or `IP:PORT`).
+    pub echo_dns: Option<String>,
+    /// An internal network: private and loopback addresses are expected.
+    pub internal_network: bool,
+    /// Also look the public IP up in DNS blocklists (off by default).
+    pub dnsbl: bool,
+    /// Send one real test message (only when the user asks).
+    pub send_test_message: bool,
+    /// The incoming (IMAP/POP3) server, for telling a wrong password from
+    /// SMTP AUTH switched off.
+    pub incoming: Option<Incoming>,
+}
+
+/// Incoming mail protocol.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum IncomingProtocol {
+    #[default]
+    Imap,
+    Pop3,
+}
+
+impl IncomingProtocol {
+    pub fn parse(s: &str) -> Option<IncomingProtocol> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "imap" | "imaps" => Some(IncomingProtocol::Imap),
+            "pop" | "pop3" | "pop3s" => Some(IncomingProtocol::Pop3),
+            _ => None,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            IncomingProtocol::Imap => "IMAP",
+            IncomingProtocol::Pop3 => "POP3",
+        }
+    }
+
+    /// The usual port: 993/143 for IMAP, 995/110 for POP3.
+    pub fn usual_port(self, security: Security) -> u16 {
+        match (self, security) {
+            (IncomingProtocol::Imap, Security::Tls) => 993,
+            (IncomingProtocol::Imap, _) => 143,
+            (IncomingProtocol::Pop3, Security::Tls) => 995,
+            (IncomingProtocol::Pop3, _) => 110,
+        }
+    }
+}
+
+/// The incoming server of the same account.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Incoming {
+    pub server: String,
+    pub port: u16,
+    pub protocol: IncomingProtocol,
+    pub security: Security,
 }
 
 impl Default for Settings {
@@ -198,6 +257,11 @@ impl Default for Settings {
             dns: None,
             ca_file: None,
             public_ip: None,
+            echo_dns: None,
+            internal_network: false,
+            dnsbl: false,
+            send_test_message: false,
+            incoming: None,
         }
     }
 }
@@ -327,6 +391,20 @@ impl Settings {
         }
         if let Some(Err(e)) = self.dns_addr() {
             push(Field::Dns, e);
+        }
+        if let Some(Err(e)) = self.echo_dns.as_deref().map(parse_dns_server) {
+            push(Field::Dns, e);
+        }
+        if let Some(inc) = &self.incoming {
+            if let Err(e) = check_host(&inc.server) {
+                push(Field::Incoming, e);
+            }
+            if inc.port == 0 {
+                push(
+                    Field::Incoming,
+                    "Enter the incoming server's port (993 for IMAP over SSL/TLS).".into(),
+                );
+            }
         }
         if let Some(p) = &self.ca_file
             && !p.is_file()

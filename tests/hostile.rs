@@ -31,8 +31,36 @@ where
     port
 }
 
+/// A DNS server on loopback that refuses every query at once (RCODE 5), so
+/// the domain checks of a run end quickly and nothing leaves the machine.
+fn refusing_dns() -> &'static str {
+    static ADDR: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ADDR.get_or_init(|| {
+        let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let addr = sock.local_addr().unwrap().to_string();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 1500];
+            while let Ok((n, peer)) = sock.recv_from(&mut buf) {
+                if n < 12 {
+                    continue;
+                }
+                let mut reply = buf[..n].to_vec();
+                reply[2] = 0x80 | (buf[2] & 0x79); // QR, same opcode and RD
+                reply[3] = 0x05; // REFUSED
+                let _ = sock.send_to(&reply, peer);
+            }
+        });
+        addr
+    })
+}
+
+/// Settings that keep every lookup on loopback: DNS goes to a refusing
+/// loopback server and the public IP is given, so no echo service is asked.
 fn settings(port: u16) -> Settings {
     Settings {
+        dns: Some(refusing_dns().into()),
+        echo_dns: Some(refusing_dns().into()),
+        public_ip: Some("127.0.0.1".parse().unwrap()),
         account: "alice@example.test".into(),
         server: "127.0.0.1".into(),
         port,

@@ -79,7 +79,8 @@ impl LookupFailure {
 
 /// Runs `dns.server`. Returns the outcome and the addresses to connect to,
 /// IPv4 first (IPv6 is more often unroutable from where users sit).
-pub async fn check_server(settings: &Settings) -> (Outcome, Vec<IpAddr>) {
+pub(super) async fn check_server(ctx: &super::Ctx) -> (Outcome, Vec<IpAddr>) {
+    let settings = &ctx.settings;
     let host = settings.server_name().to_string();
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     if let Ok(ip) = bare.parse::<IpAddr>() {
@@ -91,7 +92,8 @@ pub async fn check_server(settings: &Settings) -> (Outcome, Vec<IpAddr>) {
         .with("addresses", [ip.to_string()]);
         return (o, vec![ip]);
     }
-    let (resolver, label) = match resolver(settings) {
+    let label = ctx.resolver_label().to_string();
+    let resolver = match ctx.resolver() {
         Ok(r) => r,
         Err(e) => {
             let o = Outcome::new(CheckId::DnsServer, Status::Error, e.clone())
@@ -100,11 +102,8 @@ pub async fn check_server(settings: &Settings) -> (Outcome, Vec<IpAddr>) {
             return (o, vec![]);
         }
     };
-    match resolver.lookup_ip(format!("{host}.")).await {
-        Ok(lookup) => {
-            let mut addrs: Vec<IpAddr> = lookup.iter().collect();
-            addrs.sort_by_key(|a| a.is_ipv6());
-            addrs.dedup();
+    match super::lookup::ips(resolver, &host).await {
+        Ok(addrs) => {
             let shown: Vec<String> = addrs.iter().map(ToString::to_string).collect();
             let o = Outcome::new(
                 CheckId::DnsServer,
@@ -116,8 +115,7 @@ pub async fn check_server(settings: &Settings) -> (Outcome, Vec<IpAddr>) {
             .with("addresses", &shown);
             (o, addrs)
         }
-        Err(e) => {
-            let failure = LookupFailure::of(&e);
+        Err((failure, e)) => {
             let (status, summary) = match failure {
                 LookupFailure::NoSuchName => (
                     Status::Fail,
@@ -140,7 +138,7 @@ pub async fn check_server(settings: &Settings) -> (Outcome, Vec<IpAddr>) {
                 .with("host", &host)
                 .with("resolver", &label)
                 .with("failure", failure.as_str())
-                .with("error", e.to_string());
+                .with("error", e);
             (o, vec![])
         }
     }

@@ -12,8 +12,12 @@
 //! [`Run`]; every network step has a timeout and every read a size bound.
 
 pub mod dns;
+pub mod domains;
+mod incoming;
+pub mod lookup;
 pub mod model;
-mod ports;
+pub mod ports;
+mod send;
 mod session;
 pub mod smtp;
 pub mod tls;
@@ -21,6 +25,7 @@ pub mod tls;
 pub use model::{CheckId, Dir, Event, Group, Outcome, Status, TranscriptLine};
 
 use crate::settings::Settings;
+use hickory_resolver::TokioResolver;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -33,10 +38,41 @@ pub(crate) struct Ctx {
     pub start: Instant,
     tx: mpsc::UnboundedSender<Event>,
     pub tls: Result<tls::TlsSetup, String>,
+    dns: Result<(TokioResolver, String), String>,
     outcomes: Mutex<Vec<Outcome>>,
 }
 
 impl Ctx {
+    /// The run's resolver (the `--dns` override or the system's).
+    pub fn resolver(&self) -> Result<&TokioResolver, String> {
+        self.dns.as_ref().map(|(r, _)| r).map_err(Clone::clone)
+    }
+
+    pub fn resolver_label(&self) -> &str {
+        self.dns
+            .as_ref()
+            .map(|(_, l)| l.as_str())
+            .unwrap_or("no resolver")
+    }
+
+    /// The text with the password (and its encodings) removed.
+    pub fn redact(&self, text: &str) -> String {
+        let mut tape = self.tape(CheckId::Send);
+        tape.add_secret(&base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            self.settings.password.expose(),
+        ));
+        tape.redact(text)
+    }
+
+    /// Runs a check that produces its outcome in one go.
+    pub async fn timed<F: std::future::Future<Output = Outcome>>(&self, id: CheckId, f: F) {
+        let t = self.begin(id);
+        let mut o = f.await;
+        let lines = std::mem::take(&mut o.transcript);
+        self.finish(o, t, lines);
+    }
+
     pub fn begin(&self, id: CheckId) -> Instant {
         let _ = self.tx.send(Event::Started(id));
         Instant::now()
@@ -110,15 +146,30 @@ impl Drop for Run {
 pub fn start(settings: Settings) -> Run {
     let (tx, events) = mpsc::unbounded_channel();
     let tls = tls::TlsSetup::load(settings.ca_file.as_deref());
+    let dns = dns::resolver(&settings);
     let ctx = Arc::new(Ctx {
         settings,
         start: Instant::now(),
         tx,
         tls,
+        dns,
         outcomes: Mutex::new(Vec::new()),
     });
     let handle = tokio::spawn(async move {
         run_all(&ctx).await;
+        // Every check ends with an outcome, even one no path reached.
+        let done: Vec<CheckId> = ctx
+            .outcomes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|o| o.id)
+            .collect();
+        for id in CheckId::ALL {
+            if !done.contains(&id) {
+                ctx.skip(&[id], "Not run");
+            }
+        }
         let _ = ctx.tx.send(Event::Done);
         let mut out = std::mem::take(&mut *ctx.outcomes.lock().unwrap_or_else(|p| p.into_inner()));
         out.sort_by_key(|o| o.id);
@@ -142,7 +193,35 @@ pub async fn run(settings: Settings, mut on_event: impl FnMut(&Event)) -> Vec<Ou
     run.finish().await
 }
 
-const AFTER_DNS: [CheckId; 8] = [
+/// Runs futures concurrently and returns their outputs in order.
+pub(crate) async fn join_all<T, F: std::future::Future<Output = T>>(futs: Vec<F>) -> Vec<T> {
+    let mut futs: Vec<Option<std::pin::Pin<Box<F>>>> =
+        futs.into_iter().map(|f| Some(Box::pin(f))).collect();
+    let mut out: Vec<Option<T>> = futs.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, slot) in futs.iter_mut().enumerate() {
+            if let Some(f) = slot {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => {
+                        out[i] = Some(v);
+                        *slot = None;
+                    }
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter().flatten().collect()
+}
+
+const AFTER_DNS: [CheckId; 9] = [
     CheckId::NetPort,
     CheckId::NetPorts,
     CheckId::SmtpGreeting,
@@ -151,13 +230,37 @@ const AFTER_DNS: [CheckId; 8] = [
     CheckId::Auth,
     CheckId::Relay,
     CheckId::RelayAnonymous,
+    CheckId::Send,
 ];
 
+/// What the main session learned that other checks wait for: the address
+/// the server echoed in EHLO, our local address, and the server address
+/// that answered.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct SessionFacts {
+    pub ehlo_echo: Option<IpAddr>,
+    pub local: Option<IpAddr>,
+}
+
 async fn run_all(ctx: &Ctx) {
+    let (facts_tx, facts_rx) = watch::channel(None::<SessionFacts>);
+    tokio::join!(
+        server_checks(ctx, facts_tx),
+        sender_side(ctx, facts_rx),
+        ctx.timed(CheckId::RecipientMx, domains::recipient_mx(ctx)),
+        ctx.timed(CheckId::SenderDmarc, domains::sender_dmarc(ctx)),
+        ctx.timed(CheckId::IncomingLogin, incoming::incoming_login(ctx)),
+    );
+}
+
+/// `dns.server`, then the main session, the port survey and the anonymous
+/// relay test at once; then the real test message when asked.
+async fn server_checks(ctx: &Ctx, facts: watch::Sender<Option<SessionFacts>>) {
     let t = ctx.begin(CheckId::DnsServer);
-    let (outcome, addrs) = dns::check_server(&ctx.settings).await;
+    let (outcome, addrs) = dns::check_server(ctx).await;
     ctx.finish(outcome, t, Vec::new());
     if addrs.is_empty() {
+        let _ = facts.send(Some(SessionFacts::default()));
         ctx.skip(
             &AFTER_DNS,
             "Skipped: the server name did not resolve to an address",
@@ -168,9 +271,72 @@ async fn run_all(ctx: &Ctx) {
     // answered and whether the server greeted.
     let (greeted_tx, greeted_rx) = watch::channel(None::<Option<SocketAddr>>);
     let survey_addr: IpAddr = addrs[0];
-    tokio::join!(
-        session::main_chain(ctx, &addrs, greeted_tx),
+    let (relay_ok, _, _) = tokio::join!(
+        session::main_chain(ctx, &addrs, greeted_tx, &facts),
         ports::check_ports(ctx, survey_addr),
         session::anonymous_relay(ctx, greeted_rx),
     );
+    facts.send_if_modified(|f| {
+        if f.is_none() {
+            *f = Some(SessionFacts::default());
+            true
+        } else {
+            false
+        }
+    });
+    match (ctx.settings.send_test_message, relay_ok) {
+        (false, _) => ctx.skip(
+            &[CheckId::Send],
+            "Not asked: no message is sent unless you choose to send a test message",
+        ),
+        (true, None) => ctx.skip(
+            &[CheckId::Send],
+            "Skipped: the relay test did not pass, so the message would be refused",
+        ),
+        (true, Some(ip)) => ctx.timed(CheckId::Send, send::send(ctx, ip)).await,
+    }
+}
+
+/// `net.public_ip` (echo services asked at once, the EHLO echo awaited),
+/// then `sender.spf`, `net.ptr` and `net.dnsbl` for that address.
+async fn sender_side(ctx: &Ctx, mut facts: watch::Receiver<Option<SessionFacts>>) {
+    let t = ctx.begin(CheckId::NetPublicIp);
+    let wait_facts = async {
+        loop {
+            if let Some(f) = *facts.borrow_and_update() {
+                return f;
+            }
+            if facts.changed().await.is_err() {
+                return SessionFacts::default();
+            }
+        }
+    };
+    let echoes = async {
+        if ctx.settings.public_ip.is_some() {
+            Vec::new()
+        } else {
+            domains::echo_sightings(ctx).await
+        }
+    };
+    let (f, sightings) = tokio::join!(wait_facts, echoes);
+    let (o, ip) = domains::public_ip(ctx, f.ehlo_echo, f.local, sightings);
+    ctx.finish(o, t, Vec::new());
+    let Some(ip) = ip else {
+        ctx.skip(
+            &[CheckId::SenderSpf, CheckId::NetPtr, CheckId::NetDnsbl],
+            "Skipped: the public IP address is not known",
+        );
+        return;
+    };
+    let dnsbl = async {
+        if ctx.settings.dnsbl {
+            ctx.timed(CheckId::NetDnsbl, domains::dnsbl(ctx, ip)).await;
+        } else {
+            ctx.skip(
+                &[CheckId::NetDnsbl],
+                "Off (turn on blocklist lookups to check them)",
+            );
+        }
+    };
+    tokio::join!(ctx.timed(CheckId::NetPtr, domains::ptr(ctx, ip)), dnsbl);
 }

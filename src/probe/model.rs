@@ -29,6 +29,22 @@ pub enum CheckId {
     Relay,
     #[serde(rename = "relay.anonymous")]
     RelayAnonymous,
+    #[serde(rename = "send")]
+    Send,
+    #[serde(rename = "incoming.login")]
+    IncomingLogin,
+    #[serde(rename = "net.public_ip")]
+    NetPublicIp,
+    #[serde(rename = "net.ptr")]
+    NetPtr,
+    #[serde(rename = "net.dnsbl")]
+    NetDnsbl,
+    #[serde(rename = "sender.spf")]
+    SenderSpf,
+    #[serde(rename = "sender.dmarc")]
+    SenderDmarc,
+    #[serde(rename = "recipient.mx")]
+    RecipientMx,
 }
 
 /// Where a check sits on the dashboard.
@@ -40,9 +56,21 @@ pub enum Group {
     Encryption,
     Login,
     Relay,
+    SenderDomain,
+    RecipientDomain,
 }
 
 impl Group {
+    pub const ALL: [Group; 7] = [
+        Group::Server,
+        Group::Connection,
+        Group::Encryption,
+        Group::Login,
+        Group::Relay,
+        Group::SenderDomain,
+        Group::RecipientDomain,
+    ];
+
     pub fn label(self) -> &'static str {
         match self {
             Group::Server => "Server",
@@ -50,12 +78,14 @@ impl Group {
             Group::Encryption => "Encryption",
             Group::Login => "Login",
             Group::Relay => "Relay",
+            Group::SenderDomain => "Sender domain",
+            Group::RecipientDomain => "Recipient domain",
         }
     }
 }
 
 impl CheckId {
-    pub const ALL: [CheckId; 9] = [
+    pub const ALL: [CheckId; 17] = [
         CheckId::DnsServer,
         CheckId::NetPort,
         CheckId::NetPorts,
@@ -65,6 +95,14 @@ impl CheckId {
         CheckId::Auth,
         CheckId::Relay,
         CheckId::RelayAnonymous,
+        CheckId::Send,
+        CheckId::IncomingLogin,
+        CheckId::NetPublicIp,
+        CheckId::NetPtr,
+        CheckId::NetDnsbl,
+        CheckId::SenderSpf,
+        CheckId::SenderDmarc,
+        CheckId::RecipientMx,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -78,6 +116,14 @@ impl CheckId {
             CheckId::Auth => "auth",
             CheckId::Relay => "relay",
             CheckId::RelayAnonymous => "relay.anonymous",
+            CheckId::Send => "send",
+            CheckId::IncomingLogin => "incoming.login",
+            CheckId::NetPublicIp => "net.public_ip",
+            CheckId::NetPtr => "net.ptr",
+            CheckId::NetDnsbl => "net.dnsbl",
+            CheckId::SenderSpf => "sender.spf",
+            CheckId::SenderDmarc => "sender.dmarc",
+            CheckId::RecipientMx => "recipient.mx",
         }
     }
 
@@ -97,6 +143,14 @@ impl CheckId {
             CheckId::Auth => "Login (AUTH)",
             CheckId::Relay => "Relay to the test recipient",
             CheckId::RelayAnonymous => "Relay without login",
+            CheckId::Send => "Real test message",
+            CheckId::IncomingLogin => "Incoming mail login",
+            CheckId::NetPublicIp => "Your public IP address",
+            CheckId::NetPtr => "Reverse DNS of your IP",
+            CheckId::NetDnsbl => "Blocklists",
+            CheckId::SenderSpf => "Sender domain SPF",
+            CheckId::SenderDmarc => "Sender domain DMARC",
+            CheckId::RecipientMx => "Recipient domain MX",
         }
     }
 
@@ -107,8 +161,14 @@ impl CheckId {
                 Group::Connection
             }
             CheckId::Tls => Group::Encryption,
-            CheckId::Auth => Group::Login,
-            CheckId::Relay | CheckId::RelayAnonymous => Group::Relay,
+            CheckId::Auth | CheckId::IncomingLogin => Group::Login,
+            CheckId::Relay | CheckId::RelayAnonymous | CheckId::Send => Group::Relay,
+            CheckId::NetPublicIp
+            | CheckId::NetPtr
+            | CheckId::NetDnsbl
+            | CheckId::SenderSpf
+            | CheckId::SenderDmarc => Group::SenderDomain,
+            CheckId::RecipientMx => Group::RecipientDomain,
         }
     }
 
@@ -125,6 +185,10 @@ impl CheckId {
             CheckId::Auth => &[CheckId::Tls],
             CheckId::Relay => &[CheckId::Auth],
             CheckId::RelayAnonymous => &[CheckId::SmtpGreeting],
+            CheckId::Send => &[CheckId::Relay],
+            CheckId::IncomingLogin | CheckId::SenderDmarc | CheckId::RecipientMx => &[],
+            CheckId::NetPublicIp => &[CheckId::SmtpEhlo],
+            CheckId::NetPtr | CheckId::NetDnsbl | CheckId::SenderSpf => &[CheckId::NetPublicIp],
         }
     }
 }

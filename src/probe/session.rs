@@ -4,10 +4,10 @@
 //! One connection carries the main checks in the order a mail client uses
 //! them; each check's transcript is the part of the conversation it covers.
 
-use super::Ctx;
 use super::model::{CheckId, Outcome, Status};
 use super::smtp::{self, Session, SmtpError, Tape, recognize_service};
 use super::tls::{TlsInfo, TlsSetup};
+use super::{Ctx, SessionFacts};
 use crate::reply::Reply;
 use crate::settings::Security;
 use base64::Engine;
@@ -287,6 +287,9 @@ struct Chain<'a> {
     sess: Session,
     host: String,
     port: u16,
+    facts: &'a watch::Sender<Option<SessionFacts>>,
+    greeted: watch::Sender<Option<Option<SocketAddr>>>,
+    relay_ok: bool,
 }
 
 impl Chain<'_> {
@@ -297,11 +300,13 @@ impl Chain<'_> {
 }
 
 /// The main session, in the order a mail client would go.
+/// Returns the server address when the relay test passed.
 pub(super) async fn main_chain(
     ctx: &Ctx,
     addrs: &[IpAddr],
     greeted: watch::Sender<Option<Option<SocketAddr>>>,
-) {
+    facts: &watch::Sender<Option<SessionFacts>>,
+) -> Option<IpAddr> {
     let port = ctx.settings.port;
     let host = ctx.settings.server_name().to_string();
     let t = ctx.begin(CheckId::NetPort);
@@ -359,7 +364,7 @@ pub(super) async fn main_chain(
         );
         ctx.skip(&rest, &format!("Skipped: could not connect to port {port}"));
         let _ = greeted.send(Some(None));
-        return;
+        return None;
     };
     ctx.finish(
         Outcome::new(
@@ -387,7 +392,7 @@ pub(super) async fn main_chain(
                 &format!("Skipped: the connection failed at once ({e})"),
             );
             let _ = greeted.send(Some(None));
-            return;
+            return None;
         }
     };
     let mut chain = Chain {
@@ -395,12 +400,22 @@ pub(super) async fn main_chain(
         sess,
         host,
         port,
+        facts,
+        greeted,
+        relay_ok: false,
     };
     let ok = run_session(&mut chain).await;
-    let _ = greeted.send(Some(ok.then_some(sa)));
+    chain.greeted.send_if_modified(|g| {
+        let first = g.is_none();
+        if first {
+            *g = Some(ok.then_some(sa));
+        }
+        first
+    });
     if ok {
         chain.sess.quit().await;
     }
+    chain.relay_ok.then_some(sa.ip())
 }
 
 /// Everything after the TCP connect. Returns whether the server greeted.
@@ -485,6 +500,8 @@ async fn run_session(c: &mut Chain<'_>) -> bool {
             .with("banner", r.text())
             .with_reply(Some(r.clone()));
             c.finish(o, t, CheckId::SmtpEhlo);
+            let sa = c.sess.peer;
+            c.greeted.send_replace(Some(Some(sa)));
             r.text()
         }
         Greeting::Reply(r) => {
@@ -638,6 +655,10 @@ async fn run_ehlo(c: &mut Chain<'_>) -> Option<Caps> {
             if let Some(ip) = &caps.client_address {
                 o.set("client_address", ip);
             }
+            let _ = c.facts.send(Some(SessionFacts {
+                ehlo_echo: caps.client_address.as_deref().and_then(|a| a.parse().ok()),
+                local: Some(c.sess.local.ip()),
+            }));
             let next = if ctx.settings.security == Security::Starttls {
                 CheckId::Tls
             } else {
@@ -970,6 +991,7 @@ async fn run_relay(c: &mut Chain<'_>, caps: &Caps, authed: Authed) {
     let result = envelope(&mut c.sess, &sender, &rcpt, caps.pipelining).await;
     let o = relay_outcome(CheckId::Relay, result, &sender, &rcpt, how)
         .with("authenticated", authenticated);
+    c.relay_ok = o.status == Status::Pass;
     c.finish(o, t, CheckId::Relay);
 }
 

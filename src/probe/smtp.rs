@@ -312,6 +312,14 @@ impl Session {
         &self.buf
     }
 
+    /// Reads one raw line (for line protocols other than SMTP, such as IMAP
+    /// and POP3), recorded and redacted, within the timeout.
+    pub async fn read_text_line(&mut self) -> Result<String, SmtpError> {
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        let line = self.read_line(deadline, &[]).await?;
+        Ok(self.tape.record(Dir::Server, &line))
+    }
+
     /// Reads one complete reply within the timeout.
     pub async fn read_reply(&mut self) -> Result<Reply, SmtpError> {
         let deadline = tokio::time::Instant::now() + self.timeout;

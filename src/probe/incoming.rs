@@ -1,0 +1,211 @@
+//! `incoming.login`: one login on the incoming server (IMAP or POP3) with
+//! the same credentials, then logout.
+//!
+//! It tells apart what users cannot: when both logins fail the password is
+//! wrong; when the incoming login works and SMTP AUTH does not, SMTP login
+//! is switched off for the account or needs an app password. One attempt
+//! only, like `auth`.
+
+use super::Ctx;
+use super::model::{CheckId, Outcome, Status};
+use super::smtp::{self, Session, SmtpError};
+use crate::settings::{IncomingProtocol, Security};
+use std::net::SocketAddr;
+
+pub(super) async fn incoming_login(ctx: &Ctx) -> Outcome {
+    let id = CheckId::IncomingLogin;
+    let s = &ctx.settings;
+    let Some(inc) = s.incoming.clone() else {
+        return Outcome::skip(id, "No incoming server given");
+    };
+    if !s.auth || s.password.is_empty() {
+        return Outcome::skip(id, "No login to test (authentication is off)");
+    }
+    let host = inc.server.trim().trim_end_matches('.').to_string();
+    let base = |status, summary: String| {
+        Outcome::new(id, status, summary)
+            .with("server", &host)
+            .with("port", inc.port)
+            .with("protocol", inc.protocol.label())
+            .with("security", inc.security.as_str())
+    };
+    if inc.security == Security::None && !s.allow_plaintext_auth {
+        return base(
+            Status::Skip,
+            "Not attempted: the incoming connection would not be encrypted".into(),
+        );
+    }
+    let addr = match resolve(ctx, &host).await {
+        Ok(ip) => SocketAddr::new(ip, inc.port),
+        Err(e) => return base(Status::Error, e),
+    };
+    let tcp = match smtp::connect(addr, ctx.timeout()).await {
+        Ok(t) => t,
+        Err((k, m)) => {
+            return base(
+                Status::Error,
+                format!(
+                    "Could not connect to {host}:{} ({}): {m}",
+                    inc.port,
+                    k.as_str()
+                ),
+            )
+            .with("failure", k.as_str());
+        }
+    };
+    let mut sess = match Session::new(tcp, ctx.tape(id), ctx.timeout()) {
+        Ok(s) => s,
+        Err(e) => return base(Status::Error, e.to_string()),
+    };
+    let login = s.effective_login().to_string();
+    let result = match inc.protocol {
+        IncomingProtocol::Imap => imap(ctx, &mut sess, &host, inc.security, &login).await,
+        IncomingProtocol::Pop3 => pop3(ctx, &mut sess, &host, inc.security, &login).await,
+    };
+    let mut o = match result {
+        Ok(Ok(line)) => base(
+            Status::Pass,
+            format!("Logged in to {} on {host} as {login}", inc.protocol.label()),
+        )
+        .with("accepted", true)
+        .with("reply", line),
+        Ok(Err(line)) => base(
+            Status::Fail,
+            format!(
+                "The {} server rejected the login for {login}: {line}",
+                inc.protocol.label()
+            ),
+        )
+        .with("accepted", false)
+        .with("reply", line),
+        Err(e) => base(
+            Status::Error,
+            format!("The {} login did not complete: {e}", inc.protocol.label()),
+        ),
+    };
+    o.set("login", &login);
+    let transcript = sess.tape.take();
+    o.transcript = transcript;
+    o
+}
+
+async fn resolve(ctx: &Ctx, host: &str) -> Result<std::net::IpAddr, String> {
+    if let Ok(ip) = host.trim_start_matches('[').trim_end_matches(']').parse() {
+        return Ok(ip);
+    }
+    let r = ctx.resolver()?;
+    let v = super::lookup::ips(r, host)
+        .await
+        .map_err(|(_, e)| format!("The incoming server {host} does not resolve: {e}"))?;
+    v.first()
+        .copied()
+        .ok_or_else(|| format!("{host} has no address"))
+}
+
+/// IMAP quoted string (RFC 3501 §4.3): backslash and quote escaped. A
+/// value with CR or LF cannot be quoted; the caller refuses it.
+fn imap_quote(s: &str) -> Option<String> {
+    if s.contains(['\r', '\n', '\0']) {
+        return None;
+    }
+    Some(format!(
+        "\"{}\"",
+        s.replace('\\', "\\\\").replace('"', "\\\"")
+    ))
+}
+
+type Login = Result<Result<String, String>, SmtpError>;
+
+async fn tls_if(ctx: &Ctx, sess: &mut Session, host: &str) -> Result<(), SmtpError> {
+    let setup = ctx.tls.as_ref().map_err(|e| SmtpError::Tls(e.clone()))?;
+    sess.start_tls(setup, host).await.map(|_| ())
+}
+
+/// Reads IMAP lines until the tagged response for `tag`.
+async fn imap_tagged(sess: &mut Session, tag: &str) -> Result<String, SmtpError> {
+    for _ in 0..50 {
+        let line = sess.read_text_line().await?;
+        if line.starts_with(&format!("{tag} ")) {
+            return Ok(line);
+        }
+    }
+    Err(SmtpError::TooManyLines)
+}
+
+async fn imap(ctx: &Ctx, sess: &mut Session, host: &str, security: Security, login: &str) -> Login {
+    if security == Security::Tls {
+        tls_if(ctx, sess, host).await?;
+    }
+    let greet = sess.read_text_line().await?;
+    if !greet.starts_with("* OK") {
+        return Ok(Err(format!("unexpected greeting: {greet}")));
+    }
+    if security == Security::Starttls {
+        sess.send("a1 STARTTLS").await?;
+        let r = imap_tagged(sess, "a1").await?;
+        if !r.starts_with("a1 OK") {
+            return Ok(Err(format!("STARTTLS refused: {r}")));
+        }
+        tls_if(ctx, sess, host).await?;
+    }
+    let pw = ctx.settings.password.expose();
+    let (Some(u), Some(p)) = (imap_quote(login), imap_quote(pw)) else {
+        return Ok(Err("the login or password contains a line break".into()));
+    };
+    sess.tape.add_secret(&p);
+    sess.send_secret(
+        &format!("a2 LOGIN {u} {p}"),
+        &format!("a2 LOGIN {u} [redacted]"),
+    )
+    .await?;
+    let r = imap_tagged(sess, "a2").await?;
+    let ok = r.starts_with("a2 OK");
+    let _ = sess.send("a3 LOGOUT").await;
+    let _ = imap_tagged(sess, "a3").await;
+    Ok(if ok { Ok(r) } else { Err(r) })
+}
+
+async fn pop3(ctx: &Ctx, sess: &mut Session, host: &str, security: Security, login: &str) -> Login {
+    if security == Security::Tls {
+        tls_if(ctx, sess, host).await?;
+    }
+    let greet = sess.read_text_line().await?;
+    if !greet.starts_with("+OK") {
+        return Ok(Err(format!("unexpected greeting: {greet}")));
+    }
+    if security == Security::Starttls {
+        sess.send("STLS").await?;
+        let r = sess.read_text_line().await?;
+        if !r.starts_with("+OK") {
+            return Ok(Err(format!("STLS refused: {r}")));
+        }
+        tls_if(ctx, sess, host).await?;
+    }
+    if login.contains(['\r', '\n']) || ctx.settings.password.expose().contains(['\r', '\n']) {
+        return Ok(Err("the login or password contains a line break".into()));
+    }
+    sess.send(&format!("USER {login}")).await?;
+    let r = sess.read_text_line().await?;
+    if !r.starts_with("+OK") {
+        return Ok(Err(r));
+    }
+    let pw = ctx.settings.password.expose().to_string();
+    sess.send_secret(&format!("PASS {pw}"), "PASS [redacted]")
+        .await?;
+    let r = sess.read_text_line().await?;
+    let ok = r.starts_with("+OK");
+    let _ = sess.send("QUIT").await;
+    let _ = sess.read_text_line().await;
+    Ok(if ok { Ok(r) } else { Err(r) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::imap_quote;
+
+    #[test]
+    fn imap_quoting() {
+        assert_eq!(imap_quote("a\"b\\c").unwrap(), "\"a\\\"b\\\\c\"");
+        assert!(imap_quote("line\r\nbreak").is_none());
+    }
+}

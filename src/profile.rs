@@ -1,0 +1,749 @@
+//! Saved profiles: one JSON file per profile in the configuration directory.
+//!
+//! A profile is the [`Settings`] of one check under a name the user chose.
+//! The store is deliberately boring, because users lose trust in a tool that
+//! loses their settings:
+//!
+//! - **One file per profile**, `<config>/profiles/<name>.json`, with a
+//!   `"schema"` version. The config dir comes from `directories` (XDG on
+//!   Linux: `~/.config/smtp-doctor`), or from `SMTP_DOCTOR_CONFIG_DIR`.
+//! - **Atomic writes**: a temporary file in the same directory, fsync,
+//!   rename over the target, fsync of the directory. A crash leaves either
+//!   the old file or the new one, never half of each. Files are 0600 and the
+//!   directory 0700.
+//! - **No password** on disk unless the user opts in; then it is kept in
+//!   plain text in that 0600 file, and the TUI says so before saving.
+//! - **A damaged file is reported, never overwritten**: the error names the
+//!   file, the line and the column, and saving over it is refused.
+//! - **A name is never a path**: names with separators, a leading dot or
+//!   control characters are refused before any file is touched.
+
+use crate::cli::{EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, Exit};
+use crate::settings::{Incoming, Password, Security, Settings};
+use clap::{Args, Subcommand};
+use serde::{Deserialize, Serialize};
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// The version of the profile file format this build writes and reads.
+pub const SCHEMA: u32 = 1;
+
+/// Environment variable that overrides the configuration directory.
+pub const CONFIG_DIR_ENV: &str = "SMTP_DOCTOR_CONFIG_DIR";
+
+/// Profile files larger than this are not read (a profile is a few hundred bytes).
+const MAX_FILE: u64 = 256 * 1024;
+
+/// A saved profile: a name and the settings of one check.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Profile {
+    pub name: String,
+    /// The settings; `settings.password` is empty unless it was saved.
+    pub settings: Settings,
+    /// Whether the password is (to be) kept in the file.
+    pub save_password: bool,
+}
+
+/// The file format, schema 1. Kept apart from [`Settings`] so that a change
+/// of the engine's struct never silently changes what is on disk.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Disk {
+    schema: u32,
+    account: String,
+    server: String,
+    port: u16,
+    security: Security,
+    auth: bool,
+    #[serde(default)]
+    login: String,
+    #[serde(default)]
+    allow_plaintext_auth: bool,
+    #[serde(default)]
+    sender: String,
+    #[serde(default)]
+    recipient: String,
+    #[serde(default)]
+    helo: String,
+    #[serde(default = "default_timeout")]
+    timeout_secs: u64,
+    #[serde(default)]
+    dns: Option<String>,
+    #[serde(default)]
+    ca_file: Option<PathBuf>,
+    #[serde(default)]
+    public_ip: Option<IpAddr>,
+    #[serde(default)]
+    internal_network: bool,
+    #[serde(default)]
+    dnsbl: bool,
+    #[serde(default)]
+    incoming: Option<Incoming>,
+    /// Only present when the user chose to save it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    password: Option<String>,
+}
+
+fn default_timeout() -> u64 {
+    Settings::default().timeout_secs
+}
+
+impl Disk {
+    fn from_profile(p: &Profile) -> Disk {
+        let s = &p.settings;
+        Disk {
+            schema: SCHEMA,
+            account: s.account.clone(),
+            server: s.server.clone(),
+            port: s.port,
+            security: s.security,
+            auth: s.auth,
+            login: s.login.clone(),
+            allow_plaintext_auth: s.allow_plaintext_auth,
+            sender: s.sender.clone(),
+            recipient: s.recipient.clone(),
+            helo: s.helo.clone(),
+            timeout_secs: s.timeout_secs,
+            dns: s.dns.clone(),
+            ca_file: s.ca_file.clone(),
+            public_ip: s.public_ip,
+            internal_network: s.internal_network,
+            dnsbl: s.dnsbl,
+            incoming: s.incoming.clone(),
+            password: (p.save_password && !s.password.is_empty())
+                .then(|| s.password.expose().to_string()),
+        }
+    }
+
+    fn into_profile(self, name: &str) -> Profile {
+        let save_password = self.password.is_some();
+        Profile {
+            name: name.to_string(),
+            settings: Settings {
+                account: self.account,
+                login: self.login,
+                password: Password::new(self.password.unwrap_or_default()),
+                server: self.server,
+                port: self.port,
+                security: self.security,
+                auth: self.auth,
+                allow_plaintext_auth: self.allow_plaintext_auth,
+                sender: self.sender,
+                recipient: self.recipient,
+                helo: self.helo,
+                timeout_secs: self.timeout_secs,
+                dns: self.dns,
+                ca_file: self.ca_file,
+                public_ip: self.public_ip,
+                internal_network: self.internal_network,
+                dnsbl: self.dnsbl,
+                incoming: self.incoming,
+                // Per-run choices (a real test message, the echo DNS of the
+                // test bed) are not kept in a profile.
+                ..Settings::default()
+            },
+            save_password,
+        }
+    }
+}
+
+/// Why a profile could not be read, written or found.
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileError {
+    #[error("{0}")]
+    BadName(String),
+    #[error("There is no profile named \"{name}\" in {}", dir.display())]
+    NotFound { name: String, dir: PathBuf },
+    #[error("A profile named \"{0}\" already exists; choose another name")]
+    Exists(String),
+    #[error(
+        "The profile file {} is damaged at line {line}, column {column}: {message}. It was left as it is: fix it in an editor or delete it.",
+        path.display()
+    )]
+    Corrupt {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error(
+        "The profile file {} was written by a newer smtp-doctor (schema {found}); this version reads schema {SCHEMA}. It was left as it is.",
+        path.display()
+    )]
+    NewerSchema { path: PathBuf, found: u64 },
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: io::Error },
+    #[error(
+        "Cannot find a configuration directory (no home directory?). Set {CONFIG_DIR_ENV} to a directory for smtp-doctor's profiles."
+    )]
+    NoConfigDir,
+}
+
+impl ProfileError {
+    fn io(path: &Path, source: io::Error) -> ProfileError {
+        ProfileError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    /// Whether the file exists but cannot be used as it is.
+    pub fn is_damaged(&self) -> bool {
+        matches!(
+            self,
+            ProfileError::Corrupt { .. } | ProfileError::NewerSchema { .. }
+        )
+    }
+}
+
+/// Checks a profile name. A name becomes `<name>.json` in the profile
+/// directory, so it must never be able to point anywhere else.
+pub fn check_name(name: &str) -> Result<(), String> {
+    if name.trim().is_empty() {
+        return Err("Enter a name for the profile, for example \"office\".".into());
+    }
+    if name.trim() != name {
+        return Err("A profile name cannot start or end with a space.".into());
+    }
+    if name.starts_with('.') {
+        return Err("A profile name cannot start with a dot.".into());
+    }
+    if name.chars().count() > 64 {
+        return Err("Keep the profile name to 64 characters or fewer.".into());
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_alphanumeric() || " ._-@+()".contains(*c)))
+    {
+        return Err(format!(
+            "A profile name can hold letters, digits, spaces and . _ - @ + ( ) only, not \"{}\".",
+            c.escape_default()
+        ));
+    }
+    Ok(())
+}
+
+/// A profile as listed: either readable, or the reason it is not.
+#[derive(Debug)]
+pub struct Entry {
+    pub name: String,
+    pub path: PathBuf,
+    pub profile: Result<Profile, ProfileError>,
+}
+
+/// The profile directory.
+#[derive(Clone, Debug)]
+pub struct Store {
+    dir: PathBuf,
+}
+
+static TMP_COUNTER: AtomicU32 = AtomicU32::new(0);
+
+impl Store {
+    /// The store in `dir` (the directory that holds the `.json` files).
+    pub fn at(dir: impl Into<PathBuf>) -> Store {
+        Store { dir: dir.into() }
+    }
+
+    /// The user's store: `$SMTP_DOCTOR_CONFIG_DIR/profiles` when set,
+    /// otherwise `profiles` in the platform's config dir for smtp-doctor.
+    pub fn open_default() -> Result<Store, ProfileError> {
+        let base = match std::env::var_os(CONFIG_DIR_ENV).filter(|v| !v.is_empty()) {
+            Some(dir) => PathBuf::from(dir),
+            None => directories::ProjectDirs::from("", "", "smtp-doctor")
+                .ok_or(ProfileError::NoConfigDir)?
+                .config_dir()
+                .to_path_buf(),
+        };
+        Ok(Store::at(base.join("profiles")))
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The file a profile of this name lives in (the name must be valid).
+    pub fn path_of(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{name}.json"))
+    }
+
+    fn checked_path(&self, name: &str) -> Result<PathBuf, ProfileError> {
+        check_name(name).map_err(ProfileError::BadName)?;
+        Ok(self.path_of(name))
+    }
+
+    /// Every profile file, sorted by name; damaged ones with their error.
+    /// A missing directory is an empty list.
+    pub fn list(&self) -> Result<Vec<Entry>, ProfileError> {
+        let rd = match fs::read_dir(&self.dir) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(ProfileError::io(&self.dir, e)),
+        };
+        let mut out = Vec::new();
+        for ent in rd {
+            let ent = ent.map_err(|e| ProfileError::io(&self.dir, e))?;
+            let file_name = ent.file_name();
+            let Some(file_name) = file_name.to_str() else {
+                continue;
+            };
+            let Some(name) = file_name.strip_suffix(".json") else {
+                continue;
+            };
+            if name.starts_with('.') {
+                continue; // a temporary file of an interrupted save
+            }
+            let path = ent.path();
+            let profile = match check_name(name) {
+                Ok(()) => read(&path, name),
+                Err(e) => Err(ProfileError::BadName(format!(
+                    "{}: not usable as a profile name: {e}",
+                    path.display()
+                ))),
+            };
+            out.push(Entry {
+                name: name.to_string(),
+                path,
+                profile,
+            });
+        }
+        out.sort_by_key(|e| e.name.to_lowercase());
+        Ok(out)
+    }
+
+    pub fn exists(&self, name: &str) -> bool {
+        check_name(name).is_ok() && self.path_of(name).exists()
+    }
+
+    pub fn load(&self, name: &str) -> Result<Profile, ProfileError> {
+        let path = self.checked_path(name)?;
+        if !path.exists() {
+            return Err(ProfileError::NotFound {
+                name: name.to_string(),
+                dir: self.dir.clone(),
+            });
+        }
+        read(&path, name)
+    }
+
+    /// Saves a profile atomically. An existing file of that name is replaced
+    /// only with `overwrite`, and never when it is damaged.
+    pub fn save(&self, profile: &Profile, overwrite: bool) -> Result<PathBuf, ProfileError> {
+        let path = self.checked_path(&profile.name)?;
+        if path.exists() {
+            if !overwrite {
+                return Err(ProfileError::Exists(profile.name.clone()));
+            }
+            if let Err(e) = read(&path, &profile.name)
+                && (e.is_damaged() || matches!(e, ProfileError::Io { .. }))
+            {
+                return Err(e);
+            }
+        }
+        self.ensure_dir()?;
+        let mut text = serde_json::to_string_pretty(&Disk::from_profile(profile))
+            .map_err(|e| ProfileError::io(&path, io::Error::other(e)))?;
+        text.push('\n');
+        write_atomic(&self.dir, &path, text.as_bytes())?;
+        Ok(path)
+    }
+
+    /// Deletes a profile file, damaged or not.
+    pub fn delete(&self, name: &str) -> Result<PathBuf, ProfileError> {
+        let path = self.checked_path(name)?;
+        match fs::remove_file(&path) {
+            Ok(()) => {
+                sync_dir(&self.dir)?;
+                Ok(path)
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Err(ProfileError::NotFound {
+                name: name.to_string(),
+                dir: self.dir.clone(),
+            }),
+            Err(e) => Err(ProfileError::io(&path, e)),
+        }
+    }
+
+    /// Renames a profile without ever replacing another one: a hard link
+    /// to the new name (which fails if it exists), then the old name goes.
+    pub fn rename(&self, old: &str, new: &str) -> Result<PathBuf, ProfileError> {
+        let from = self.checked_path(old)?;
+        let to = self.checked_path(new)?;
+        self.load(old)?;
+        if old == new {
+            return Ok(to);
+        }
+        match fs::hard_link(&from, &to) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                return Err(ProfileError::Exists(new.to_string()));
+            }
+            Err(e) => return Err(ProfileError::io(&to, e)),
+        }
+        fs::remove_file(&from).map_err(|e| ProfileError::io(&from, e))?;
+        sync_dir(&self.dir)?;
+        Ok(to)
+    }
+
+    /// Copies a profile under a new name.
+    pub fn duplicate(&self, name: &str, new: &str) -> Result<PathBuf, ProfileError> {
+        let mut p = self.load(name)?;
+        p.name = new.to_string();
+        self.save(&p, false)
+    }
+
+    /// A name not taken yet: `base`, else `base 2`, `base 3`…
+    pub fn free_name(&self, base: &str) -> String {
+        if !self.exists(base) {
+            return base.to_string();
+        }
+        (2..)
+            .map(|n| format!("{base} {n}"))
+            .find(|n| !self.exists(n))
+            .unwrap_or_else(|| base.to_string())
+    }
+
+    fn ensure_dir(&self) -> Result<(), ProfileError> {
+        if self.dir.is_dir() {
+            return Ok(());
+        }
+        fs::create_dir_all(&self.dir).map_err(|e| ProfileError::io(&self.dir, e))?;
+        set_mode(&self.dir, 0o700).map_err(|e| ProfileError::io(&self.dir, e))
+    }
+}
+
+/// Reads and parses one profile file.
+fn read(path: &Path, name: &str) -> Result<Profile, ProfileError> {
+    let mut text = String::new();
+    File::open(path)
+        .and_then(|f| f.take(MAX_FILE + 1).read_to_string(&mut text))
+        .map_err(|e| ProfileError::io(path, e))?;
+    if text.len() as u64 > MAX_FILE {
+        return Err(ProfileError::Corrupt {
+            path: path.to_path_buf(),
+            line: 1,
+            column: 1,
+            message: format!("the file is larger than {} KiB", MAX_FILE / 1024),
+        });
+    }
+    parse(&text, path, name)
+}
+
+/// Parses a profile file's text; errors carry the file and position.
+pub fn parse(text: &str, path: &Path, name: &str) -> Result<Profile, ProfileError> {
+    let corrupt = |e: serde_json::Error| {
+        let full = e.to_string();
+        let message = match full.rfind(" at line ") {
+            Some(i) => full[..i].to_string(),
+            None => full,
+        };
+        ProfileError::Corrupt {
+            path: path.to_path_buf(),
+            line: e.line(),
+            column: e.column(),
+            message,
+        }
+    };
+    // The schema first, so a newer file is named as such rather than as damaged.
+    let value: serde_json::Value = serde_json::from_str(text).map_err(corrupt)?;
+    match value.get("schema").and_then(serde_json::Value::as_u64) {
+        Some(n) if n > u64::from(SCHEMA) => {
+            return Err(ProfileError::NewerSchema {
+                path: path.to_path_buf(),
+                found: n,
+            });
+        }
+        _ => {}
+    }
+    let disk: Disk = serde_json::from_str(text).map_err(corrupt)?;
+    if disk.schema != SCHEMA {
+        return Err(ProfileError::Corrupt {
+            path: path.to_path_buf(),
+            line: 1,
+            column: 1,
+            message: format!("unknown schema {} (expected {SCHEMA})", disk.schema),
+        });
+    }
+    Ok(disk.into_profile(name))
+}
+
+/// Writes `bytes` to `target` through a temporary file in `dir`.
+fn write_atomic(dir: &Path, target: &Path, bytes: &[u8]) -> Result<(), ProfileError> {
+    let base = target
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("profile");
+    let tmp = dir.join(format!(
+        ".{base}.{}.{}.tmp",
+        std::process::id(),
+        TMP_COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let result = (|| -> io::Result<()> {
+        let mut opts = OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let mut f = opts.open(&tmp)?;
+        set_mode(&tmp, 0o600)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        fs::rename(&tmp, target)
+    })();
+    if let Err(e) = result {
+        let _ = fs::remove_file(&tmp);
+        return Err(ProfileError::io(target, e));
+    }
+    sync_dir(dir)
+}
+
+fn sync_dir(dir: &Path) -> Result<(), ProfileError> {
+    #[cfg(unix)]
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| ProfileError::io(dir, e))?;
+    Ok(())
+}
+
+fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(path, fs::Permissions::from_mode(mode))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (path, mode);
+        Ok(())
+    }
+}
+
+// ------------------------------------------------------------ command line
+
+#[derive(Args, Debug)]
+pub struct ProfilesArgs {
+    #[command(subcommand)]
+    pub action: Option<ProfilesAction>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ProfilesAction {
+    /// List the saved profiles (the default).
+    List,
+    /// Show one profile's settings (never its password).
+    Show { name: String },
+    /// Delete one profile.
+    Delete { name: String },
+}
+
+fn exit_for(e: &ProfileError) -> u8 {
+    match e {
+        ProfileError::Io { .. } | ProfileError::NoConfigDir => EXIT_INTERNAL,
+        _ => EXIT_USAGE,
+    }
+}
+
+fn fail(e: ProfileError) -> Exit {
+    Exit(exit_for(&e), e.to_string())
+}
+
+/// `smtp-doctor profiles list|show|delete`.
+pub fn command(args: ProfilesArgs) -> Result<u8, Exit> {
+    let store = Store::open_default().map_err(fail)?;
+    let mut out = String::new();
+    match args.action.unwrap_or(ProfilesAction::List) {
+        ProfilesAction::List => {
+            let list = store.list().map_err(fail)?;
+            if list.is_empty() {
+                out.push_str(&format!(
+                    "No profiles yet in {}. Run smtp-doctor without arguments and save one (key s).\n",
+                    store.dir().display()
+                ));
+            }
+            for e in &list {
+                match &e.profile {
+                    Ok(p) => out.push_str(&format!("{}\n", one_line(p))),
+                    Err(err) => out.push_str(&format!("{}  (damaged) {err}\n", e.name)),
+                }
+            }
+        }
+        ProfilesAction::Show { name } => {
+            let p = store.load(&name).map_err(fail)?;
+            out.push_str(&show(&p, &store.path_of(&name)));
+        }
+        ProfilesAction::Delete { name } => {
+            let path = store.delete(&name).map_err(fail)?;
+            out.push_str(&format!(
+                "Deleted profile \"{name}\" ({}).\n",
+                path.display()
+            ));
+        }
+    }
+    let mut stdout = io::stdout().lock();
+    let _ = stdout.write_all(out.as_bytes());
+    let _ = stdout.flush();
+    Ok(EXIT_OK)
+}
+
+/// `name  server:port (security)  account`.
+pub fn one_line(p: &Profile) -> String {
+    let s = &p.settings;
+    let mut line = format!(
+        "{}  {}:{} ({})",
+        p.name,
+        s.server_name(),
+        s.port,
+        s.security.label()
+    );
+    if !s.account.is_empty() {
+        line.push_str(&format!("  {}", s.account));
+    }
+    if p.save_password {
+        line.push_str("  [password saved]");
+    }
+    line
+}
+
+/// Every setting of a profile, one per line; the password is never shown.
+pub fn show(p: &Profile, path: &Path) -> String {
+    let s = &p.settings;
+    let or_default = |v: &str, d: &str| {
+        if v.trim().is_empty() {
+            d.to_string()
+        } else {
+            v.to_string()
+        }
+    };
+    let rows: Vec<(&str, String)> = vec![
+        ("Profile", p.name.clone()),
+        ("File", path.display().to_string()),
+        ("Email address", or_default(&s.account, "(none)")),
+        ("Outgoing server", s.server_name().to_string()),
+        ("Port", s.port.to_string()),
+        ("Encryption", s.security.label().to_string()),
+        (
+            "Authentication",
+            if s.auth {
+                format!("on, login {}", or_default(s.effective_login(), "(none)"))
+            } else {
+                "off".into()
+            },
+        ),
+        (
+            "Password",
+            if p.save_password {
+                "saved in the profile file (not shown)".into()
+            } else {
+                "not saved (asked for at each run)".into()
+            },
+        ),
+        ("Sender", or_default(s.effective_sender(), "(none)")),
+        ("Test recipient", or_default(&s.recipient, "(none)")),
+        ("EHLO name", or_default(&s.helo, "(automatic)")),
+        ("Timeout", format!("{} s", s.timeout_secs)),
+        (
+            "DNS server",
+            s.dns.clone().unwrap_or_else(|| "(system)".into()),
+        ),
+        (
+            "Extra CA file",
+            s.ca_file
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "(none)".into()),
+        ),
+    ];
+    rows.iter().map(|(k, v)| format!("{k:<16} {v}\n")).collect()
+}
+
+/// The settings of a saved profile, for `check --profile NAME`.
+pub fn settings_for_check(name: &str) -> Result<Settings, Exit> {
+    let store = Store::open_default().map_err(fail)?;
+    store.load(name).map(|p| p.settings).map_err(fail)
+}
+
+/// The settings of `check --profile NAME`: the profile's values, with
+/// every flag given on the command line taking precedence. `flags` are the
+/// settings built from the flags alone; `args` tells which were given.
+/// `--server` and `--to` must come from one or the other.
+pub fn apply_to_check(args: &crate::cli::CheckArgs, flags: Settings) -> Result<Settings, Exit> {
+    let s = match &args.profile {
+        None => flags.clone(),
+        Some(name) => merge(settings_for_check(name)?, &flags, args),
+    };
+    let from_profile = if args.profile.is_some() {
+        " (or a --profile that sets it)"
+    } else {
+        ""
+    };
+    if s.server.trim().is_empty() {
+        return Err(Exit(
+            EXIT_USAGE,
+            format!(
+                "--server is required{from_profile}: the outgoing (SMTP) server, e.g. --server smtp.example.com"
+            ),
+        ));
+    }
+    if s.recipient.trim().is_empty() {
+        return Err(Exit(
+            EXIT_USAGE,
+            format!(
+                "--to is required{from_profile}: a test recipient at another domain (nothing is sent to it)"
+            ),
+        ));
+    }
+    Ok(s)
+}
+
+fn merge(p: Settings, f: &Settings, args: &crate::cli::CheckArgs) -> Settings {
+    let pick = |given: bool, flag: &String, prof: &String| {
+        if given { flag.clone() } else { prof.clone() }
+    };
+    let security = if args.security.is_some() || args.port.is_some() {
+        f.security
+    } else {
+        p.security
+    };
+    let port = if args.port.is_some() || security != p.security {
+        f.port
+    } else {
+        p.port
+    };
+    let password_given = args.password_env.is_some() || args.password_stdin;
+    Settings {
+        account: pick(args.account.is_some(), &f.account, &p.account),
+        login: pick(args.user.is_some(), &f.login, &p.login),
+        password: if password_given {
+            f.password.clone()
+        } else {
+            p.password.clone()
+        },
+        server: pick(args.server.is_some(), &f.server, &p.server),
+        port,
+        security,
+        auth: if args.no_auth { false } else { p.auth },
+        allow_plaintext_auth: args.allow_plaintext_auth || p.allow_plaintext_auth,
+        sender: pick(args.from.is_some(), &f.sender, &p.sender),
+        recipient: pick(args.to.is_some(), &f.recipient, &p.recipient),
+        helo: pick(args.helo.is_some(), &f.helo, &p.helo),
+        // `--timeout` has a default, so a value equal to it counts as not given.
+        timeout_secs: if f.timeout_secs != Settings::default().timeout_secs {
+            f.timeout_secs
+        } else {
+            p.timeout_secs
+        },
+        dns: f.dns.clone().or(p.dns),
+        ca_file: f.ca_file.clone().or(p.ca_file),
+        public_ip: f.public_ip.or(p.public_ip),
+        internal_network: f.internal_network || p.internal_network,
+        dnsbl: f.dnsbl || p.dnsbl,
+        incoming: f.incoming.clone().or(p.incoming),
+        ..f.clone()
+    }
+}

@@ -1,0 +1,332 @@
+//! The application state and its update function.
+//!
+//! Elm-like: everything the screen shows lives in [`App`]; [`App::update`]
+//! takes one [`Msg`] (a key, a probe event, the result of a file operation)
+//! and returns the [`Effect`]s the runtime must carry out — start a run,
+//! save a profile, write a report. `update` itself does no I/O, so the key
+//! handling of every screen is tested without a terminal or a network.
+//!
+//! Screens are an enum, and each screen's keys are handled in its own
+//! module; modal dialogs and the help overlay sit above the screen.
+
+use super::dashboard::DashState;
+use super::explain::ExplainState;
+use super::modal::{self, Modal};
+use super::start::{self, StartState};
+use super::theme::Theme;
+use super::wizard::{self, WizardState};
+use crate::probe::Event;
+use crate::profile::Profile;
+use crate::report::Format;
+use crate::settings::Settings;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use std::path::PathBuf;
+
+/// Everything that can happen to the app.
+#[derive(Debug)]
+pub enum Msg {
+    Key(KeyEvent),
+    /// Text pasted into the terminal (bracketed paste).
+    Paste(String),
+    Resize,
+    /// The spinner's clock; sent only while checks run.
+    Tick,
+    /// An event of run number `run_id`; events of older runs are ignored.
+    Probe {
+        run_id: u64,
+        event: Event,
+    },
+    /// The profile list was (re)read.
+    Profiles(Result<Vec<ListedProfile>, String>),
+    /// A profile was saved (its name and file) or could not be.
+    ProfileSaved(Result<(String, PathBuf), String>),
+    /// A rename, copy or delete finished: what to tell the user.
+    ProfileChanged(Result<String, String>),
+    /// The report was written to this file, or could not be.
+    Exported(Result<PathBuf, String>),
+    /// The provider behind a domain's MX hosts was found. Hook for MX-based
+    /// detection: the runtime sends it once the engine offers an MX lookup;
+    /// the wizard already takes it.
+    ProviderDetected {
+        domain: String,
+        provider: String,
+    },
+    /// A signal (SIGTERM, SIGHUP, SIGINT) or the end of the input.
+    Quit,
+}
+
+/// Work for the runtime.
+#[derive(Debug, PartialEq)]
+pub enum Effect {
+    /// Cancel any run in progress and start this one as run number `run_id`.
+    StartRun {
+        run_id: u64,
+        settings: Settings,
+    },
+    CancelRun,
+    LoadProfiles,
+    /// Save a profile; `overwrite` allows replacing a (healthy) file of that name.
+    SaveProfile {
+        profile: Profile,
+        overwrite: bool,
+    },
+    DeleteProfile(String),
+    RenameProfile {
+        from: String,
+        to: String,
+    },
+    DuplicateProfile {
+        from: String,
+        to: String,
+    },
+    /// Write the dashboard's report to a file.
+    Export(Format),
+}
+
+/// A profile as the start screen lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListedProfile {
+    pub name: String,
+    pub path: PathBuf,
+    /// The profile, or why it cannot be used (file, line and column).
+    pub profile: Result<Profile, String>,
+}
+
+pub enum Screen {
+    Start(StartState),
+    Wizard(Box<WizardState>),
+    Dashboard(Box<DashState>),
+    Explain(ExplainState),
+}
+
+/// A one-line message under the screen until the next key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Flash {
+    pub text: String,
+    pub error: bool,
+}
+
+pub struct App {
+    pub theme: Theme,
+    pub screen: Screen,
+    pub modal: Option<Modal>,
+    pub help: bool,
+    pub flash: Option<Flash>,
+    pub profiles: Vec<ListedProfile>,
+    /// Why the profile directory could not be read, when it could not.
+    pub profiles_error: Option<String>,
+    /// Where profiles are kept (shown when saving a password).
+    pub profile_dir: PathBuf,
+    /// Where exported reports go (the working directory).
+    pub export_dir: PathBuf,
+    /// The starting values of a new check (DNS server, CA file from the
+    /// environment).
+    pub defaults: Settings,
+    /// The number of the latest run.
+    pub run_id: u64,
+    pub quit: bool,
+    /// Something changed since the last frame.
+    pub dirty: bool,
+}
+
+impl App {
+    pub fn new(theme: Theme, profile_dir: PathBuf, defaults: Settings) -> App {
+        App {
+            theme,
+            screen: Screen::Start(StartState::default()),
+            modal: None,
+            help: false,
+            flash: None,
+            profiles: Vec::new(),
+            profiles_error: None,
+            profile_dir,
+            export_dir: PathBuf::from("."),
+            defaults,
+            run_id: 0,
+            quit: false,
+            dirty: true,
+        }
+    }
+
+    /// Whether the spinner turns (checks are running).
+    pub fn animating(&self) -> bool {
+        matches!(&self.screen, Screen::Dashboard(d) if d.running)
+    }
+
+    pub fn set_flash(&mut self, text: impl Into<String>, error: bool) {
+        self.flash = Some(Flash {
+            text: text.into(),
+            error,
+        });
+    }
+
+    /// Switches to the dashboard and starts a run of these settings.
+    pub fn begin_run(
+        &mut self,
+        settings: Settings,
+        profile: Option<String>,
+        save_password: bool,
+    ) -> Vec<Effect> {
+        self.run_id += 1;
+        let dash = DashState::new(settings.clone(), profile, save_password, self.run_id);
+        self.screen = Screen::Dashboard(Box::new(dash));
+        vec![Effect::StartRun {
+            run_id: self.run_id,
+            settings,
+        }]
+    }
+
+    /// The file a profile of this name would be saved in.
+    pub fn profile_path(&self, name: &str) -> PathBuf {
+        self.profile_dir.join(format!("{name}.json"))
+    }
+
+    pub fn find_profile(&self, name: &str) -> Option<&ListedProfile> {
+        self.profiles.iter().find(|p| p.name == name)
+    }
+
+    pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
+        match msg {
+            Msg::Tick => {
+                if let Screen::Dashboard(d) = &mut self.screen
+                    && d.running
+                {
+                    d.spinner = d.spinner.wrapping_add(1);
+                    self.dirty = true;
+                }
+                Vec::new()
+            }
+            Msg::Resize => {
+                self.dirty = true;
+                Vec::new()
+            }
+            Msg::Key(key) => {
+                if key.kind != KeyEventKind::Press {
+                    return Vec::new();
+                }
+                self.dirty = true;
+                self.on_key(key)
+            }
+            Msg::Paste(text) => {
+                self.dirty = true;
+                self.on_paste(&text);
+                Vec::new()
+            }
+            Msg::Probe { run_id, event } => {
+                if let Screen::Dashboard(d) = &mut self.screen
+                    && d.run_id == run_id
+                {
+                    d.on_event(event);
+                    self.dirty = true;
+                }
+                Vec::new()
+            }
+            Msg::Profiles(list) => {
+                self.dirty = true;
+                match list {
+                    Ok(list) => {
+                        self.profiles = list;
+                        self.profiles_error = None;
+                    }
+                    Err(e) => {
+                        self.profiles.clear();
+                        self.profiles_error = Some(e);
+                    }
+                }
+                let count = start::item_count(self);
+                if let Screen::Start(s) = &mut self.screen {
+                    s.clamp(count);
+                }
+                Vec::new()
+            }
+            Msg::ProfileSaved(result) => {
+                self.dirty = true;
+                modal::saved(self, result)
+            }
+            Msg::ProfileChanged(result) => {
+                self.dirty = true;
+                match result {
+                    Ok(text) => self.set_flash(text, false),
+                    Err(e) => self.set_flash(e, true),
+                }
+                vec![Effect::LoadProfiles]
+            }
+            Msg::Exported(result) => {
+                self.dirty = true;
+                match result {
+                    Ok(path) => {
+                        self.set_flash(format!("Report saved to {}", path.display()), false)
+                    }
+                    Err(e) => self.set_flash(format!("Could not save the report: {e}"), true),
+                }
+                Vec::new()
+            }
+            Msg::ProviderDetected { domain, provider } => {
+                if let Screen::Wizard(w) = &mut self.screen {
+                    w.provider_detected(&domain, &provider);
+                    self.dirty = true;
+                }
+                Vec::new()
+            }
+            Msg::Quit => self.quit(),
+        }
+    }
+
+    pub fn quit(&mut self) -> Vec<Effect> {
+        self.quit = true;
+        vec![Effect::CancelRun]
+    }
+
+    fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+            return self.quit();
+        }
+        if self.help {
+            self.help = false;
+            return Vec::new();
+        }
+        self.flash = None;
+        if let Some(m) = self.modal.take() {
+            return modal::on_key(self, m, key);
+        }
+        if key.code == KeyCode::F(1) {
+            self.help = true;
+            return Vec::new();
+        }
+        match &self.screen {
+            Screen::Start(_) => start::on_key(self, key),
+            Screen::Wizard(_) => wizard::on_key(self, key),
+            Screen::Dashboard(_) => super::dashboard::on_key(self, key),
+            Screen::Explain(_) => super::explain::on_key(self, key),
+        }
+    }
+
+    fn on_paste(&mut self, text: &str) {
+        if let Some(m) = &mut self.modal {
+            m.paste(text);
+            return;
+        }
+        match &mut self.screen {
+            Screen::Wizard(w) => w.paste(text),
+            Screen::Explain(e) => e.paste(text),
+            Screen::Start(_) | Screen::Dashboard(_) => {}
+        }
+    }
+
+    /// The keys of what is on screen now, most important first; the last
+    /// one (help) is always shown.
+    pub fn keys(&self) -> Vec<(&'static str, &'static str)> {
+        if self.help {
+            return vec![("any key", "close help")];
+        }
+        if let Some(m) = &self.modal {
+            return m.keys();
+        }
+        match &self.screen {
+            Screen::Start(_) => start::keys(self),
+            Screen::Wizard(w) => w.keys(&self.theme),
+            Screen::Dashboard(d) => d.keys(&self.theme),
+            Screen::Explain(_) => super::explain::keys(),
+        }
+    }
+}

@@ -1,0 +1,520 @@
+//! The terminal front end: a wizard novices can follow, the checks running
+//! live in panes, and the most likely cause highlighted with its fixes.
+//!
+//! The shape is Elm-like ([`app`]): all state in one [`App`], one
+//! [`Msg`] enum arriving on one channel (keys from an input thread, engine
+//! events from the run, signals), a pure-ish `update` that returns
+//! [`Effect`]s, and a `render` that only reads the state. The loop here is
+//! the only code that touches the terminal, the network or the disk.
+//!
+//! Over SSH every byte counts: the screen is redrawn only when a message
+//! changed something, and the spinner's clock runs only while checks run,
+//! so an idle screen sends nothing. The terminal is restored on every exit:
+//! `q`, Ctrl-C, an error (the guard's `Drop`), a panic (the hook restores
+//! before the message is printed), SIGTERM and SIGHUP (turned into a quit
+//! message). Nothing is ever logged to the screen.
+//!
+//! Defaults for a new check come from environment variables, for networks
+//! with their own DNS or CA: `SMTP_DOCTOR_DNS` (IP[:PORT] of a DNS server),
+//! `SMTP_DOCTOR_CA_FILE` (a PEM file of extra CAs) and
+//! `SMTP_DOCTOR_ECHO_DNS` (the DNS server for the public-IP echo names).
+//! The first two can also be set in the wizard's advanced step (key `a` on
+//! the review).
+
+pub mod app;
+pub mod dashboard;
+pub mod explain;
+pub mod field;
+pub mod modal;
+pub mod start;
+pub mod theme;
+pub mod view;
+pub mod wizard;
+
+pub use app::{App, Effect, ListedProfile, Msg, Screen};
+pub use theme::Theme;
+
+use crate::cli::{EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, Exit};
+use crate::diagnose::diagnose;
+use crate::probe::{self, Event};
+use crate::profile::Store;
+use crate::report::{Format, Report};
+use crate::settings::Settings;
+use clap::Args;
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+use ratatui::crossterm::event::{self as cevent, DisableBracketedPaste, EnableBracketedPaste};
+use ratatui::crossterm::execute;
+use ratatui::crossterm::terminal::{
+    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+};
+use std::collections::VecDeque;
+use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
+use tokio::task::JoinHandle;
+
+/// Environment variable: the DNS server for new checks.
+pub const DNS_ENV: &str = "SMTP_DOCTOR_DNS";
+/// Environment variable: extra CA certificates for new checks.
+pub const CA_ENV: &str = "SMTP_DOCTOR_CA_FILE";
+/// Environment variable: the DNS server asked for the public-IP echo names
+/// (the test bed points it at its own DNS, as `check --echo-dns` does).
+pub const ECHO_DNS_ENV: &str = "SMTP_DOCTOR_ECHO_DNS";
+
+/// The spinner's period while checks run.
+const TICK: Duration = Duration::from_millis(150);
+/// Messages handled before the next frame, so a burst of transcript lines
+/// costs one redraw.
+const BATCH: usize = 256;
+
+#[derive(Args, Debug, Default)]
+pub struct DemoArgs {
+    /// Print the report instead of opening the interactive screen.
+    #[arg(long)]
+    pub no_tui: bool,
+}
+
+/// The starting settings of a new check.
+pub fn env_defaults() -> Settings {
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    Settings {
+        dns: var(DNS_ENV),
+        echo_dns: var(ECHO_DNS_ENV),
+        ca_file: var(CA_ENV).map(PathBuf::from),
+        ..Settings::default()
+    }
+}
+
+/// Draws the whole screen from the state.
+pub fn render(app: &App, frame: &mut ratatui::Frame) {
+    view::render(app, frame);
+}
+
+fn listed(store: &Store) -> Result<Vec<ListedProfile>, String> {
+    let entries = store.list().map_err(|e| e.to_string())?;
+    Ok(entries
+        .into_iter()
+        .map(|e| ListedProfile {
+            name: e.name,
+            path: e.path,
+            profile: e.profile.map_err(|err| err.to_string()),
+        })
+        .collect())
+}
+
+/// `smtp-doctor` without a command.
+pub async fn run(ascii: bool) -> Result<u8, Exit> {
+    let (app, store) = new_app(ascii);
+    run_app(app, store, vec![Effect::LoadProfiles]).await
+}
+
+/// `smtp-doctor demo`: the whole app against a scripted server on loopback.
+pub async fn demo(args: DemoArgs, ascii: bool) -> Result<u8, Exit> {
+    let server = crate::demo::DemoServer::start()
+        .await
+        .map_err(|e| Exit(EXIT_INTERNAL, format!("cannot start the demo server: {e}")))?;
+    let settings = server.settings();
+    if args.no_tui {
+        let started = std::time::Instant::now();
+        let outcomes = probe::run(settings.clone(), |_| {}).await;
+        let diagnosis = diagnose(&outcomes, &settings);
+        let report = Report {
+            settings: &settings,
+            checks: &outcomes,
+            diagnosis: &diagnosis,
+            total_ms: started.elapsed().as_millis() as u64,
+        };
+        let color =
+            io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        let mut out = io::stdout().lock();
+        let _ = out.write_all(report.render(Format::Text, color).as_bytes());
+        let _ = out.flush();
+        return Ok(EXIT_OK);
+    }
+    let (mut app, store) = new_app(ascii);
+    let mut effects = app.begin_run(settings, None, false);
+    effects.push(Effect::LoadProfiles);
+    app.set_flash(
+        format!(
+            "Demo: a scripted mail server on 127.0.0.1:{} that refuses to relay without a login. Press e to change the settings, r to run again.",
+            server.port()
+        ),
+        false,
+    );
+    let code = run_app(app, store, effects).await;
+    drop(server);
+    code
+}
+
+fn new_app(ascii: bool) -> (App, Result<Store, String>) {
+    let store = Store::open_default().map_err(|e| e.to_string());
+    let dir = store
+        .as_ref()
+        .map(|s| s.dir().to_path_buf())
+        .unwrap_or_default();
+    let mut app = App::new(Theme::from_env(ascii), dir, env_defaults());
+    app.export_dir = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    (app, store)
+}
+
+/// Carries out effects: the only place with I/O besides the terminal.
+struct Runtime {
+    tx: UnboundedSender<Msg>,
+    store: Result<Store, String>,
+    run: Option<JoinHandle<()>>,
+}
+
+impl Runtime {
+    fn cancel(&mut self) {
+        // Dropping the run (with the aborted task) cancels every check.
+        if let Some(h) = self.run.take() {
+            h.abort();
+        }
+    }
+
+    fn store(&self) -> Result<&Store, String> {
+        self.store.as_ref().map_err(Clone::clone)
+    }
+
+    fn perform(&mut self, app: &App, effect: Effect) -> Option<Msg> {
+        match effect {
+            Effect::StartRun { run_id, settings } => {
+                self.cancel();
+                let tx = self.tx.clone();
+                self.run = Some(tokio::spawn(async move {
+                    let mut run = probe::start(settings);
+                    while let Some(event) = run.events.recv().await {
+                        let done = matches!(event, Event::Done);
+                        if tx.send(Msg::Probe { run_id, event }).is_err() || done {
+                            break;
+                        }
+                    }
+                }));
+                None
+            }
+            Effect::CancelRun => {
+                self.cancel();
+                None
+            }
+            Effect::LoadProfiles => Some(Msg::Profiles(self.store().and_then(listed))),
+            Effect::SaveProfile { profile, overwrite } => {
+                let r = self.store().and_then(|s| {
+                    s.save(&profile, overwrite)
+                        .map(|p| (profile.name.clone(), p))
+                        .map_err(|e| e.to_string())
+                });
+                Some(Msg::ProfileSaved(r))
+            }
+            Effect::DeleteProfile(name) => {
+                let r = self.store().and_then(|s| {
+                    s.delete(&name)
+                        .map(|p| format!("Deleted profile \"{name}\" ({})", p.display()))
+                        .map_err(|e| e.to_string())
+                });
+                Some(Msg::ProfileChanged(r))
+            }
+            Effect::RenameProfile { from, to } => {
+                let r = self.store().and_then(|s| {
+                    s.rename(&from, &to)
+                        .map(|_| format!("Renamed profile \"{from}\" to \"{to}\""))
+                        .map_err(|e| e.to_string())
+                });
+                Some(Msg::ProfileChanged(r))
+            }
+            Effect::DuplicateProfile { from, to } => {
+                let r = self.store().and_then(|s| {
+                    s.duplicate(&from, &to)
+                        .map(|_| format!("Copied profile \"{from}\" to \"{to}\""))
+                        .map_err(|e| e.to_string())
+                });
+                Some(Msg::ProfileChanged(r))
+            }
+            Effect::Export(format) => Some(Msg::Exported(export(app, format))),
+        }
+    }
+}
+
+/// Writes the dashboard's report next to the user, never over a file.
+fn export(app: &App, format: Format) -> Result<PathBuf, String> {
+    let Screen::Dashboard(d) = &app.screen else {
+        return Err("there is no report on this screen".into());
+    };
+    let text = d.report(format);
+    let ext = match format {
+        Format::Json => "json",
+        Format::Markdown => "md",
+        Format::Text => "txt",
+    };
+    let server: String = d
+        .settings
+        .server_name()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let stem = format!("smtp-doctor-{server}-{}", utc_stamp(secs));
+    write_new(&app.export_dir, &stem, ext, text.as_bytes())
+}
+
+/// Creates `dir/stem.ext` (or `stem-2.ext`…) without replacing anything.
+fn write_new(dir: &Path, stem: &str, ext: &str, bytes: &[u8]) -> Result<PathBuf, String> {
+    for n in 1..100 {
+        let name = if n == 1 {
+            format!("{stem}.{ext}")
+        } else {
+            format!("{stem}-{n}.{ext}")
+        };
+        let path = dir.join(name);
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(mut f) => {
+                f.write_all(bytes)
+                    .and_then(|_| f.sync_all())
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                return Ok(path.canonicalize().unwrap_or(path));
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(format!("{}: {e}", path.display())),
+        }
+    }
+    Err(format!(
+        "too many reports named {stem} in {}",
+        dir.display()
+    ))
+}
+
+/// `20260501-142233` (UTC) from Unix seconds.
+pub fn utc_stamp(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Civil date from days since 1970-01-01 (proleptic Gregorian calendar).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}{month:02}{day:02}-{:02}{:02}{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Restores the terminal: main screen, cooked mode, visible cursor.
+/// Errors are ignored: after SIGHUP there is no terminal left to restore.
+fn restore_terminal() {
+    let mut out = io::stdout();
+    let _ = execute!(
+        out,
+        DisableBracketedPaste,
+        LeaveAlternateScreen,
+        ratatui::crossterm::cursor::Show
+    );
+    let _ = disable_raw_mode();
+}
+
+/// Restores the terminal when dropped, whatever the way out.
+struct TermGuard;
+
+impl TermGuard {
+    fn enter() -> io::Result<TermGuard> {
+        install_panic_hook();
+        enable_raw_mode()?;
+        let guard = TermGuard;
+        execute!(io::stdout(), EnterAlternateScreen, EnableBracketedPaste)?;
+        Ok(guard)
+    }
+}
+
+impl Drop for TermGuard {
+    fn drop(&mut self) {
+        restore_terminal();
+    }
+}
+
+/// A panic anywhere restores the terminal first, so its message lands on
+/// a readable screen, then ends the program.
+fn install_panic_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            restore_terminal();
+            previous(info);
+            std::process::exit(i32::from(EXIT_INTERNAL));
+        }));
+    });
+}
+
+/// Reads the terminal on a thread of its own and posts keys, pastes and
+/// resizes to the loop.
+fn spawn_input(tx: UnboundedSender<Msg>) {
+    let fallback = tx.clone();
+    let spawned = std::thread::Builder::new()
+        .name("smtp-doctor-input".into())
+        .spawn(move || {
+            loop {
+                if tx.is_closed() {
+                    return;
+                }
+                let msg = match cevent::poll(Duration::from_millis(250)) {
+                    Ok(false) => continue,
+                    Ok(true) => match cevent::read() {
+                        Ok(cevent::Event::Key(k)) => Msg::Key(k),
+                        Ok(cevent::Event::Paste(s)) => Msg::Paste(s),
+                        Ok(cevent::Event::Resize(..)) => Msg::Resize,
+                        Ok(_) => continue,
+                        Err(_) => Msg::Quit,
+                    },
+                    Err(_) => Msg::Quit,
+                };
+                let end = matches!(msg, Msg::Quit);
+                if tx.send(msg).is_err() || end {
+                    return;
+                }
+            }
+        });
+    if spawned.is_err() {
+        let _ = fallback.send(Msg::Quit);
+    }
+}
+
+/// SIGTERM, SIGHUP and SIGINT become a quit message, so the loop ends and
+/// the guard restores the terminal.
+fn spawn_signals(tx: &UnboundedSender<Msg>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    for kind in [
+        SignalKind::terminate(),
+        SignalKind::hangup(),
+        SignalKind::interrupt(),
+    ] {
+        if let Ok(mut s) = signal(kind) {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                if s.recv().await.is_some() {
+                    let _ = tx.send(Msg::Quit);
+                }
+            });
+        }
+    }
+}
+
+async fn run_app(
+    mut app: App,
+    store: Result<Store, String>,
+    initial: Vec<Effect>,
+) -> Result<u8, Exit> {
+    if !io::stdout().is_terminal() || !io::stdin().is_terminal() {
+        return Err(Exit(
+            EXIT_USAGE,
+            "the interactive screen needs a terminal; in scripts use `smtp-doctor check …` (see --help)"
+                .into(),
+        ));
+    }
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut rt = Runtime {
+        tx: tx.clone(),
+        store,
+        run: None,
+    };
+    spawn_signals(&tx);
+    let guard = TermGuard::enter()
+        .map_err(|e| Exit(EXIT_INTERNAL, format!("cannot use the terminal: {e}")))?;
+    let result = match Terminal::new(CrosstermBackend::new(io::stdout())) {
+        Ok(mut terminal) => {
+            spawn_input(tx.clone());
+            drop(tx);
+            let r = event_loop(&mut terminal, &mut app, &mut rt, &mut rx, initial).await;
+            let _ = terminal.show_cursor();
+            r
+        }
+        Err(e) => Err(e),
+    };
+    rt.cancel();
+    drop(guard);
+    result
+        .map(|_| EXIT_OK)
+        .map_err(|e| Exit(EXIT_INTERNAL, format!("the terminal failed: {e}")))
+}
+
+fn dispatch(app: &mut App, rt: &mut Runtime, effects: Vec<Effect>) {
+    let mut queue = VecDeque::from(effects);
+    while let Some(e) = queue.pop_front() {
+        if let Some(msg) = rt.perform(app, e) {
+            queue.extend(app.update(msg));
+        }
+    }
+}
+
+async fn event_loop<B: ratatui::backend::Backend>(
+    terminal: &mut Terminal<B>,
+    app: &mut App,
+    rt: &mut Runtime,
+    rx: &mut UnboundedReceiver<Msg>,
+    initial: Vec<Effect>,
+) -> Result<(), B::Error> {
+    let mut ticker = tokio::time::interval(TICK);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    dispatch(app, rt, initial);
+    loop {
+        if app.quit {
+            return Ok(());
+        }
+        if app.dirty {
+            terminal.draw(|f| view::render(app, f))?;
+            app.dirty = false;
+        }
+        let msg = tokio::select! {
+            m = rx.recv() => match m {
+                Some(m) => m,
+                None => return Ok(()),
+            },
+            _ = ticker.tick(), if app.animating() => Msg::Tick,
+        };
+        let effects = app.update(msg);
+        dispatch(app, rt, effects);
+        for _ in 0..BATCH {
+            if app.quit {
+                break;
+            }
+            match rx.try_recv() {
+                Ok(m) => {
+                    let effects = app.update(m);
+                    dispatch(app, rt, effects);
+                }
+                Err(_) => break,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_stamps() {
+        assert_eq!(utc_stamp(0), "19700101-000000");
+        assert_eq!(utc_stamp(951_782_400), "20000229-000000");
+        assert_eq!(utc_stamp(1_777_647_753), "20260501-150233");
+    }
+}

@@ -1,0 +1,531 @@
+//! Dialogs over the screen: save as profile, rename or copy a profile,
+//! confirm a delete, ask for a password that is not saved, choose the
+//! export format.
+
+use super::app::{App, Effect, ListedProfile, Screen};
+use super::field::TextField;
+use super::theme::{Theme, width, wrap};
+use crate::profile::{Profile, check_name};
+use crate::report::Format;
+use crate::settings::{Password, Settings};
+use ratatui::Frame;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::layout::{Position, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph};
+use std::path::PathBuf;
+
+#[derive(Debug)]
+pub enum Modal {
+    Save(SaveDialog),
+    Name(NameDialog),
+    ConfirmDelete(String),
+    Password(PasswordDialog),
+    Export,
+}
+
+#[derive(Debug)]
+pub struct SaveDialog {
+    pub settings: Settings,
+    /// The profile the settings came from: saving under its name replaces it.
+    pub origin: Option<String>,
+    pub name: TextField,
+    pub save_password: bool,
+    /// 0: the name, 1: the password checkbox.
+    pub focus: usize,
+    pub error: Option<String>,
+    taken: Vec<String>,
+}
+
+impl SaveDialog {
+    pub fn new(
+        settings: Settings,
+        origin: Option<String>,
+        save_password: bool,
+        profiles: &[ListedProfile],
+    ) -> SaveDialog {
+        let taken: Vec<String> = profiles.iter().map(|p| p.name.clone()).collect();
+        let name = origin
+            .clone()
+            .unwrap_or_else(|| suggest_name(&settings, &taken));
+        SaveDialog {
+            save_password: save_password && can_save_password(&settings),
+            settings,
+            origin,
+            name: TextField::new(name),
+            focus: 0,
+            error: None,
+            taken,
+        }
+    }
+}
+
+fn can_save_password(s: &Settings) -> bool {
+    s.auth && !s.password.is_empty()
+}
+
+/// A first name for a new profile: the account's domain, or the server.
+fn suggest_name(s: &Settings, taken: &[String]) -> String {
+    let base = s
+        .account
+        .rsplit_once('@')
+        .map(|(_, d)| d.to_string())
+        .filter(|d| check_name(d).is_ok())
+        .or_else(|| Some(s.server_name().to_string()).filter(|n| check_name(n).is_ok()))
+        .unwrap_or_else(|| "my server".to_string());
+    if !taken.contains(&base) {
+        return base;
+    }
+    (2..)
+        .map(|n| format!("{base} {n}"))
+        .find(|n| !taken.contains(n))
+        .unwrap_or(base)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NamePurpose {
+    Rename,
+    Duplicate,
+}
+
+#[derive(Debug)]
+pub struct NameDialog {
+    pub purpose: NamePurpose,
+    pub from: String,
+    pub name: TextField,
+    pub error: Option<String>,
+}
+
+impl NameDialog {
+    pub fn new(purpose: NamePurpose, from: &str, name: &str) -> NameDialog {
+        NameDialog {
+            purpose,
+            from: from.to_string(),
+            name: TextField::new(name),
+            error: None,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct PasswordDialog {
+    pub profile: Profile,
+    pub field: TextField,
+    pub show: bool,
+    pub error: Option<String>,
+}
+
+impl PasswordDialog {
+    pub fn new(profile: Profile) -> PasswordDialog {
+        PasswordDialog {
+            profile,
+            field: TextField::default(),
+            show: false,
+            error: None,
+        }
+    }
+}
+
+impl Modal {
+    pub fn keys(&self) -> Vec<(&'static str, &'static str)> {
+        match self {
+            Modal::Save(d) if can_save_password(&d.settings) => vec![
+                ("Enter", "save"),
+                ("Tab", "field"),
+                ("Space", "switch"),
+                ("Esc", "cancel"),
+            ],
+            Modal::Save(_) | Modal::Name(_) => vec![("Enter", "ok"), ("Esc", "cancel")],
+            Modal::ConfirmDelete(_) => vec![("y", "delete"), ("n/Esc", "keep")],
+            Modal::Password(_) => vec![
+                ("Enter", "run"),
+                ("Ctrl-T", "show password"),
+                ("Esc", "cancel"),
+            ],
+            Modal::Export => vec![("m", "Markdown"), ("j", "JSON"), ("Esc", "cancel")],
+        }
+    }
+
+    pub fn paste(&mut self, text: &str) {
+        let text = text.trim();
+        match self {
+            Modal::Save(d) if d.focus == 0 => d.name.insert_str(text),
+            Modal::Name(d) => d.name.insert_str(text),
+            Modal::Password(d) => d.field.insert_str(text),
+            _ => {}
+        }
+    }
+}
+
+/// Handles a key in a dialog. The dialog was taken out of `app.modal`; it
+/// is put back unless the key closes it.
+pub fn on_key(app: &mut App, modal: Modal, key: KeyEvent) -> Vec<Effect> {
+    if key.code == KeyCode::Esc {
+        return Vec::new();
+    }
+    match modal {
+        Modal::Save(d) => save_key(app, d, key),
+        Modal::Name(d) => name_key(app, d, key),
+        Modal::ConfirmDelete(name) => match key.code {
+            KeyCode::Char('y') | KeyCode::Char('Y') => vec![Effect::DeleteProfile(name)],
+            KeyCode::Char('n') | KeyCode::Char('N') => Vec::new(),
+            _ => {
+                app.modal = Some(Modal::ConfirmDelete(name));
+                Vec::new()
+            }
+        },
+        Modal::Password(d) => password_key(app, d, key),
+        Modal::Export => {
+            let format = match key.code {
+                KeyCode::Char('m') | KeyCode::Char('M') => Format::Markdown,
+                KeyCode::Char('j') | KeyCode::Char('J') => Format::Json,
+                _ => {
+                    app.modal = Some(Modal::Export);
+                    return Vec::new();
+                }
+            };
+            vec![Effect::Export(format)]
+        }
+    }
+}
+
+fn save_key(app: &mut App, mut d: SaveDialog, key: KeyEvent) -> Vec<Effect> {
+    let mut effects = Vec::new();
+    let toggles = can_save_password(&d.settings);
+    match key.code {
+        KeyCode::Tab | KeyCode::BackTab | KeyCode::Up | KeyCode::Down if toggles => {
+            d.focus = 1 - d.focus;
+        }
+        KeyCode::Char(' ') if d.focus == 1 => d.save_password = !d.save_password,
+        KeyCode::Enter => {
+            let name = d.name.value().trim().to_string();
+            let replaces_origin = d.origin.as_deref() == Some(name.as_str());
+            if let Err(e) = check_name(&name) {
+                d.error = Some(e);
+            } else if d.taken.contains(&name) && !replaces_origin {
+                d.error = Some(format!(
+                    "A profile named \"{name}\" already exists; choose another name."
+                ));
+            } else {
+                d.error = None;
+                let mut settings = d.settings.clone();
+                let save_password = d.save_password && toggles;
+                if !save_password {
+                    settings.password = Password::default();
+                }
+                effects.push(Effect::SaveProfile {
+                    profile: Profile {
+                        name,
+                        settings,
+                        save_password,
+                    },
+                    overwrite: replaces_origin,
+                });
+            }
+        }
+        _ if d.focus == 0 && d.name.handle(key) => d.error = None,
+        _ => {}
+    }
+    app.modal = Some(Modal::Save(d));
+    effects
+}
+
+/// The result of a save: close the dialog and remember the profile, or
+/// show the error in the dialog.
+pub fn saved(app: &mut App, result: Result<(String, PathBuf), String>) -> Vec<Effect> {
+    match result {
+        Ok((name, path)) => {
+            let with_password = match app.modal.take() {
+                Some(Modal::Save(d)) => d.save_password && can_save_password(&d.settings),
+                _ => false,
+            };
+            match &mut app.screen {
+                Screen::Dashboard(d) => {
+                    d.profile = Some(name.clone());
+                    d.save_password = with_password;
+                }
+                Screen::Wizard(w) => {
+                    w.origin = Some(name.clone());
+                    w.save_password = with_password;
+                }
+                _ => {}
+            }
+            let what = if with_password {
+                "with the password"
+            } else {
+                "without the password"
+            };
+            app.set_flash(
+                format!("Saved profile \"{name}\" ({what}) to {}", path.display()),
+                false,
+            );
+            vec![Effect::LoadProfiles]
+        }
+        Err(e) => {
+            if let Some(Modal::Save(d)) = &mut app.modal {
+                d.error = Some(e);
+            } else {
+                app.set_flash(e, true);
+            }
+            Vec::new()
+        }
+    }
+}
+
+fn name_key(app: &mut App, mut d: NameDialog, key: KeyEvent) -> Vec<Effect> {
+    if key.code == KeyCode::Enter {
+        let name = d.name.value().trim().to_string();
+        if let Err(e) = check_name(&name) {
+            d.error = Some(e);
+        } else if name == d.from && d.purpose == NamePurpose::Rename {
+            return Vec::new();
+        } else if app.find_profile(&name).is_some() {
+            d.error = Some(format!(
+                "A profile named \"{name}\" already exists; choose another name."
+            ));
+        } else {
+            let from = d.from.clone();
+            return vec![match d.purpose {
+                NamePurpose::Rename => Effect::RenameProfile { from, to: name },
+                NamePurpose::Duplicate => Effect::DuplicateProfile { from, to: name },
+            }];
+        }
+    } else if d.name.handle(key) {
+        d.error = None;
+    }
+    app.modal = Some(Modal::Name(d));
+    Vec::new()
+}
+
+fn password_key(app: &mut App, mut d: PasswordDialog, key: KeyEvent) -> Vec<Effect> {
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    match key.code {
+        KeyCode::Char('t') if ctrl => d.show = !d.show,
+        KeyCode::Enter => {
+            if d.field.value().is_empty() {
+                d.error = Some(
+                    "Enter the password, or edit the profile and turn off \"requires authentication\"."
+                        .into(),
+                );
+            } else {
+                let mut p = d.profile;
+                p.settings.password = Password::new(d.field.value());
+                return app.begin_run(p.settings, Some(p.name), false);
+            }
+        }
+        _ => {
+            if d.field.handle(key) {
+                d.error = None;
+            }
+        }
+    }
+    app.modal = Some(Modal::Password(d));
+    Vec::new()
+}
+
+/// A centered box of `w`×`h` cells within `area`.
+pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    )
+}
+
+/// Draws a dialog: a cleared, bordered box sized to its lines.
+fn dialog(
+    theme: &Theme,
+    frame: &mut Frame,
+    title: &str,
+    lines: Vec<Line<'static>>,
+    cols: u16,
+) -> Rect {
+    let area = centered(frame.area(), cols + 4, lines.len() as u16 + 2);
+    frame.render_widget(Clear, area);
+    let block = Block::bordered()
+        .border_set(theme.border_set())
+        .border_style(theme.focus_border())
+        .title(Span::styled(format!(" {title} "), theme.bold()));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let padded = Rect::new(
+        inner.x + 1,
+        inner.y,
+        inner.width.saturating_sub(2),
+        inner.height,
+    );
+    frame.render_widget(Paragraph::new(lines), padded);
+    padded
+}
+
+fn push_wrapped(
+    lines: &mut Vec<Line<'static>>,
+    text: &str,
+    cols: usize,
+    style: ratatui::style::Style,
+) {
+    for l in wrap(text, cols) {
+        lines.push(Line::styled(l, style));
+    }
+}
+
+fn field_line(
+    theme: &Theme,
+    label: &str,
+    field: &TextField,
+    mask: bool,
+    focused: bool,
+    cols: usize,
+) -> (Line<'static>, usize) {
+    let lw = width(label) + 2;
+    let style = if focused {
+        theme.selected()
+    } else {
+        theme.plain()
+    };
+    let (value, col) = field.line(theme, cols.saturating_sub(lw + 1), mask, style);
+    let mut spans = vec![Span::styled(format!("{label} ["), theme.bold())];
+    spans.extend(value.spans);
+    spans.push(Span::raw("]"));
+    (Line::from(spans), lw + col)
+}
+
+pub fn render(app: &App, modal: &Modal, frame: &mut Frame) {
+    let theme = &app.theme;
+    let cols = (frame.area().width.saturating_sub(8)).min(66);
+    let c = cols as usize;
+    let mut lines = Vec::new();
+    let mut cursor: Option<(usize, usize)> = None;
+    let title = match modal {
+        Modal::Save(d) => {
+            let (l, col) = field_line(theme, "Name", &d.name, false, d.focus == 0, c);
+            if d.focus == 0 {
+                cursor = Some((lines.len(), col));
+            }
+            lines.push(l);
+            push_wrapped(
+                &mut lines,
+                "Letters, digits, spaces and . _ - @ + ( ) only.",
+                c,
+                theme.dim(),
+            );
+            lines.push(Line::raw(""));
+            if can_save_password(&d.settings) {
+                let style = if d.focus == 1 {
+                    theme.selected()
+                } else {
+                    theme.plain()
+                };
+                lines.push(Line::styled(
+                    format!(
+                        "{} Also save the password",
+                        theme.check_box(d.save_password)
+                    ),
+                    style,
+                ));
+                let path = app.profile_path(d.name.value().trim());
+                let text = if d.save_password {
+                    format!(
+                        "The password will be kept in plain text in {}, readable only by you (file mode 0600). Anyone with your account or a backup of it can read it.",
+                        path.display()
+                    )
+                } else {
+                    format!(
+                        "Not saved: smtp-doctor asks for it each time you run this profile. If you switch this on, it is kept in plain text in {}, readable only by you (0600).",
+                        path.display()
+                    )
+                };
+                push_wrapped(&mut lines, &text, c, theme.dim());
+            } else {
+                push_wrapped(
+                    &mut lines,
+                    "No password is saved (none is needed or none was given).",
+                    c,
+                    theme.dim(),
+                );
+            }
+            if let Some(e) = &d.error {
+                lines.push(Line::raw(""));
+                push_wrapped(&mut lines, &theme.text(e), c, theme.error());
+            }
+            match &d.origin {
+                Some(o) => format!("Save profile \"{o}\""),
+                None => "Save as profile".to_string(),
+            }
+        }
+        Modal::Name(d) => {
+            let (l, col) = field_line(theme, "New name", &d.name, false, true, c);
+            cursor = Some((lines.len(), col));
+            lines.push(l);
+            if let Some(e) = &d.error {
+                push_wrapped(&mut lines, &theme.text(e), c, theme.error());
+            }
+            match d.purpose {
+                NamePurpose::Rename => format!("Rename profile \"{}\"", d.from),
+                NamePurpose::Duplicate => format!("Copy profile \"{}\"", d.from),
+            }
+        }
+        Modal::ConfirmDelete(name) => {
+            push_wrapped(
+                &mut lines,
+                &format!(
+                    "Delete the profile \"{name}\"? Its file {} is removed.",
+                    app.profile_path(name).display()
+                ),
+                c,
+                theme.plain(),
+            );
+            lines.push(Line::raw(""));
+            lines.push(Line::styled("y deletes it, n keeps it.", theme.bold()));
+            "Delete profile".to_string()
+        }
+        Modal::Password(d) => {
+            let s = &d.profile.settings;
+            push_wrapped(
+                &mut lines,
+                &format!(
+                    "Login {} on {}. The profile does not keep the password.",
+                    s.effective_login(),
+                    s.server_name()
+                ),
+                c,
+                theme.dim(),
+            );
+            let (l, col) = field_line(theme, "Password", &d.field, !d.show, true, c);
+            cursor = Some((lines.len(), col));
+            lines.push(l);
+            if let Some(e) = &d.error {
+                push_wrapped(&mut lines, &theme.text(e), c, theme.error());
+            }
+            format!("Password for \"{}\"", d.profile.name)
+        }
+        Modal::Export => {
+            lines.push(Line::from(vec![
+                Span::styled("m", theme.key()),
+                Span::raw("  Markdown, for a support ticket or an email"),
+            ]));
+            lines.push(Line::from(vec![
+                Span::styled("j", theme.key()),
+                Span::raw("  JSON, for scripts"),
+            ]));
+            lines.push(Line::raw(""));
+            push_wrapped(
+                &mut lines,
+                &format!(
+                    "The file is written to {}. It never contains the password.",
+                    app.export_dir.display()
+                ),
+                c,
+                theme.dim(),
+            );
+            "Export the report".to_string()
+        }
+    };
+    let inner = dialog(theme, frame, &title, lines, cols);
+    if let Some((row, col)) = cursor {
+        frame.set_cursor_position(Position::new(inner.x + col as u16, inner.y + row as u16));
+    }
+}

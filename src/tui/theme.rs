@@ -1,0 +1,367 @@
+//! Colours, symbols and borders, and the small text helpers every pane uses.
+//!
+//! Over SSH the screen may be an old terminal: only the 16 ANSI colours are
+//! used, `NO_COLOR` turns colour off (selection and focus then show by
+//! reverse video and bold, never by colour alone), and `--ascii` swaps every
+//! symbol and border for plain ASCII.
+
+use crate::probe::Status;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::symbols::border;
+use ratatui::text::{Line, Span};
+
+/// How the screen looks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Theme {
+    pub color: bool,
+    pub ascii: bool,
+}
+
+const ASCII_BORDER: border::Set<'static> = border::Set {
+    top_left: "+",
+    top_right: "+",
+    bottom_left: "+",
+    bottom_right: "+",
+    vertical_left: "|",
+    vertical_right: "|",
+    horizontal_top: "-",
+    horizontal_bottom: "-",
+};
+
+const SPINNER: [&str; 8] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧"];
+const SPINNER_ASCII: [&str; 4] = ["|", "/", "-", "\\"];
+
+impl Theme {
+    /// Colour unless `NO_COLOR` is set to a non-empty value.
+    pub fn from_env(ascii: bool) -> Theme {
+        let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        Theme { color, ascii }
+    }
+
+    fn fg(&self, c: Color) -> Style {
+        if self.color {
+            Style::new().fg(c)
+        } else {
+            Style::new()
+        }
+    }
+
+    pub fn plain(&self) -> Style {
+        Style::new()
+    }
+    pub fn bold(&self) -> Style {
+        Style::new().add_modifier(Modifier::BOLD)
+    }
+    /// Help lines and other quiet text.
+    pub fn dim(&self) -> Style {
+        self.fg(Color::DarkGray)
+    }
+    pub fn good(&self) -> Style {
+        self.fg(Color::Green)
+    }
+    pub fn warn(&self) -> Style {
+        self.fg(Color::Yellow)
+    }
+    pub fn bad(&self) -> Style {
+        self.fg(Color::Red)
+    }
+    /// Inline validation errors.
+    pub fn error(&self) -> Style {
+        self.fg(Color::Red).add_modifier(Modifier::BOLD)
+    }
+    /// Lines the client sent.
+    pub fn client(&self) -> Style {
+        self.fg(Color::Cyan)
+    }
+    /// Lines the server sent.
+    pub fn server(&self) -> Style {
+        self.fg(Color::Yellow)
+    }
+    /// A key name in the key bar.
+    pub fn key(&self) -> Style {
+        self.fg(Color::Cyan).add_modifier(Modifier::BOLD)
+    }
+    /// The selected row.
+    pub fn selected(&self) -> Style {
+        Style::new().add_modifier(Modifier::REVERSED)
+    }
+    /// The most likely cause.
+    pub fn highlight(&self) -> Style {
+        if self.color {
+            Style::new()
+                .fg(Color::White)
+                .bg(Color::Red)
+                .add_modifier(Modifier::BOLD)
+        } else {
+            Style::new().add_modifier(Modifier::BOLD | Modifier::REVERSED)
+        }
+    }
+    pub fn heading(&self) -> Style {
+        self.fg(Color::Cyan).add_modifier(Modifier::BOLD)
+    }
+    /// The border of the focused pane.
+    pub fn focus_border(&self) -> Style {
+        self.fg(Color::Cyan).add_modifier(Modifier::BOLD)
+    }
+    pub fn border(&self) -> Style {
+        self.fg(Color::DarkGray)
+    }
+
+    pub fn border_set(&self) -> border::Set<'static> {
+        if self.ascii {
+            ASCII_BORDER
+        } else {
+            border::PLAIN
+        }
+    }
+
+    pub fn status_symbol(&self, s: Status) -> &'static str {
+        match (s, self.ascii) {
+            (Status::Pass, false) => "✔",
+            (Status::Warn, false) => "⚠",
+            (Status::Fail, false) => "✖",
+            (Status::Skip, false) => "–",
+            (Status::Error, false) => "✖",
+            (Status::Pass, true) => "+",
+            (Status::Warn, true) => "!",
+            (Status::Fail, true) => "x",
+            (Status::Skip, true) => "-",
+            (Status::Error, true) => "E",
+        }
+    }
+
+    pub fn status_style(&self, s: Status) -> Style {
+        match s {
+            Status::Pass => self.good(),
+            Status::Warn => self.warn(),
+            Status::Fail | Status::Error => self.bad().add_modifier(Modifier::BOLD),
+            Status::Skip => self.dim(),
+        }
+    }
+
+    pub fn spinner(&self, tick: usize) -> &'static str {
+        if self.ascii {
+            SPINNER_ASCII[tick % SPINNER_ASCII.len()]
+        } else {
+            SPINNER[tick % SPINNER.len()]
+        }
+    }
+
+    /// A check that has not started yet.
+    pub fn pending(&self) -> &'static str {
+        if self.ascii { "." } else { "·" }
+    }
+    /// The marker of the selected row or focused field.
+    pub fn pointer(&self) -> &'static str {
+        if self.ascii { ">" } else { "▶" }
+    }
+    pub fn bullet(&self) -> &'static str {
+        if self.ascii { "*" } else { "•" }
+    }
+    pub fn mask(&self) -> char {
+        if self.ascii { '*' } else { '•' }
+    }
+    pub fn ellipsis(&self) -> &'static str {
+        if self.ascii { "~" } else { "…" }
+    }
+    pub fn dot(&self) -> &'static str {
+        if self.ascii { "-" } else { "·" }
+    }
+    pub fn rule(&self) -> &'static str {
+        if self.ascii { "-" } else { "─" }
+    }
+    pub fn up_down(&self) -> &'static str {
+        if self.ascii { "j/k" } else { "↑↓" }
+    }
+    pub fn check_box(&self, on: bool) -> &'static str {
+        if on { "[x]" } else { "[ ]" }
+    }
+    pub fn radio(&self, on: bool) -> &'static str {
+        match (on, self.ascii) {
+            (true, false) => "(•)",
+            (true, true) => "(*)",
+            (false, _) => "( )",
+        }
+    }
+
+    /// Replaces the symbols this theme cannot show in text that comes
+    /// from elsewhere (catalog texts, server replies).
+    pub fn text(&self, s: &str) -> String {
+        if !self.ascii || s.is_ascii() {
+            return s.to_string();
+        }
+        s.chars()
+            .map(|c| match c {
+                '→' => "->".to_string(),
+                '←' => "<-".to_string(),
+                '“' | '”' | '„' => "\"".to_string(),
+                '‘' | '’' => "'".to_string(),
+                '–' | '—' => "-".to_string(),
+                '…' => "...".to_string(),
+                '•' | '·' => "*".to_string(),
+                '×' => "x".to_string(),
+                '✔' => "+".to_string(),
+                '✖' => "x".to_string(),
+                '⚠' => "!".to_string(),
+                c if c.is_ascii() => c.to_string(),
+                _ => "?".to_string(),
+            })
+            .collect()
+    }
+}
+
+/// Display width of a string in terminal cells.
+pub fn width(s: &str) -> usize {
+    Span::raw(s).width()
+}
+
+/// Cuts `s` to at most `max` cells, ending with `ellipsis` when cut.
+pub fn truncate(s: &str, max: usize, ellipsis: &str) -> String {
+    if width(s) <= max {
+        return s.to_string();
+    }
+    let room = max.saturating_sub(width(ellipsis));
+    let mut out = String::new();
+    let mut w = 0;
+    for c in s.chars() {
+        let cw = width(c.encode_utf8(&mut [0; 4]));
+        if w + cw > room {
+            break;
+        }
+        out.push(c);
+        w += cw;
+    }
+    if max >= width(ellipsis) {
+        out.push_str(ellipsis);
+    }
+    out
+}
+
+/// Word-wraps `text` to `max` cells; words longer than a line are broken.
+/// Newlines in the text start new lines.
+pub fn wrap(text: &str, max: usize) -> Vec<String> {
+    let max = max.max(1);
+    let mut out = Vec::new();
+    for para in text.split('\n') {
+        let mut line = String::new();
+        let mut w = 0;
+        for word in para.split_whitespace() {
+            let ww = width(word);
+            if w > 0 && w + 1 + ww > max {
+                out.push(std::mem::take(&mut line));
+                w = 0;
+            }
+            if ww > max {
+                for c in word.chars() {
+                    let cw = width(c.encode_utf8(&mut [0; 4]));
+                    if w + cw > max {
+                        out.push(std::mem::take(&mut line));
+                        w = 0;
+                    }
+                    line.push(c);
+                    w += cw;
+                }
+                continue;
+            }
+            if w > 0 {
+                line.push(' ');
+                w += 1;
+            }
+            line.push_str(word);
+            w += ww;
+        }
+        out.push(line);
+    }
+    out
+}
+
+/// Wraps `text` behind a first-line prefix, indenting the other lines to
+/// match: `" 1. "` then `"    "`.
+pub fn wrap_prefixed(prefix: &str, text: &str, max: usize, style: Style) -> Vec<Line<'static>> {
+    let pw = width(prefix);
+    let indent = " ".repeat(pw);
+    wrap(text, max.saturating_sub(pw).max(1))
+        .into_iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let head = if i == 0 {
+                prefix.to_string()
+            } else {
+                indent.clone()
+            };
+            Line::from(vec![Span::styled(head, style), Span::styled(l, style)])
+        })
+        .collect()
+}
+
+/// A key bar: `key:label key:label …`, cut to the width from the end,
+/// but always keeping the last entry (help).
+pub fn key_bar(theme: &Theme, keys: &[(&str, &str)], max: usize) -> Line<'static> {
+    let entry_width = |k: &str, l: &str| width(k) + 1 + width(l);
+    let sep = " ";
+    let mut chosen: Vec<usize> = Vec::new();
+    let last = keys.len().saturating_sub(1);
+    let mut used = keys.last().map(|(k, l)| entry_width(k, l)).unwrap_or(0) + 1;
+    for (i, (k, l)) in keys.iter().enumerate().take(last) {
+        let w = entry_width(k, l) + sep.len();
+        if used + w > max {
+            break;
+        }
+        used += w;
+        chosen.push(i);
+    }
+    if !keys.is_empty() {
+        chosen.push(last);
+    }
+    let mut spans = vec![Span::raw(" ")];
+    for (n, i) in chosen.iter().enumerate() {
+        if n > 0 {
+            spans.push(Span::raw(sep));
+        }
+        let (k, l) = keys[*i];
+        spans.push(Span::styled(k.to_string(), theme.key()));
+        spans.push(Span::raw(format!(":{l}")));
+    }
+    Line::from(spans)
+}
+
+/// `12 ms`, `1.4 s`.
+pub fn duration(d: std::time::Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else if ms < 10_000 {
+        format!("{:.1} s", ms as f64 / 1000.0)
+    } else {
+        format!("{} s", ms / 1000)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wraps_words_and_breaks_long_ones() {
+        assert_eq!(wrap("one two three", 7), vec!["one two", "three"]);
+        assert_eq!(wrap("abcdefghij", 4), vec!["abcd", "efgh", "ij"]);
+        assert_eq!(wrap("a\nb", 10), vec!["a", "b"]);
+        assert_eq!(wrap("", 10), vec![""]);
+    }
+
+    #[test]
+    fn truncates_with_ellipsis() {
+        assert_eq!(truncate("hello world", 8, "…"), "hello w…");
+        assert_eq!(truncate("short", 8, "…"), "short");
+        assert_eq!(truncate("hello world", 8, "~"), "hello w~");
+    }
+
+    #[test]
+    fn ascii_text_replaces_symbols() {
+        let t = Theme {
+            color: false,
+            ascii: true,
+        };
+        assert_eq!(t.text("a → b “c” …"), "a -> b \"c\" ...");
+    }
+}
