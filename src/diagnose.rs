@@ -272,6 +272,8 @@ pub fn fill(text: &str, vars: &HashMap<&'static str, String>) -> String {
         out = out.replace(&format!("{{{k}}}"), v);
     }
     for (k, v) in NEUTRAL {
+        // An unknown value in parentheses is an aside: leave it out.
+        out = out.replace(&format!(" ({{{k}}})"), "");
         out = out.replace(&format!("{{{k}}}"), v);
     }
     out
@@ -290,12 +292,19 @@ fn fill_vars(b: &mut Board<'_>, s: &Settings) {
         .map(|i| i.to_string())
         .or_else(|| {
             b.by_id
+                .get(&CheckId::NetPublicIp)
+                .and_then(|o| o.detail_str("ip"))
+                .map(str::to_string)
+        })
+        .or_else(|| {
+            b.by_id
                 .get(&CheckId::SmtpEhlo)
                 .and_then(|o| o.detail_str("client_address"))
                 .map(str::to_string)
-        })
-        .unwrap_or_else(|| "your public IP address".to_string());
-    v.insert("ip", ip);
+        });
+    if let Some(ip) = ip {
+        v.insert("ip", ip);
+    }
     let (port, sec) = suggested_port(b.by_id.get(&CheckId::NetPorts).copied(), s.port)
         .unwrap_or((587, Security::Starttls));
     let v = &mut b.vars;
@@ -662,4 +671,29 @@ fn detect_provider(b: &Board<'_>, s: &Settings) -> Option<(String, String)> {
     catalog()
         .detect_provider(&ev)
         .map(|p| (p.id.clone(), p.name.clone()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fill_uses_known_values_and_drops_unknown_asides() {
+        let mut vars = HashMap::new();
+        vars.insert("server", "smtp.example.com".to_string());
+        assert_eq!(
+            fill("Use {server} on {suggested_port}.", &vars),
+            "Use smtp.example.com on 587."
+        );
+        assert_eq!(
+            fill("Allow your address ({ip}) now.", &vars),
+            "Allow your address now."
+        );
+        assert_eq!(fill("Allow {ip}.", &vars), "Allow your public IP address.");
+        vars.insert("ip", "192.0.2.7".to_string());
+        assert_eq!(
+            fill("Allow your address ({ip}) now.", &vars),
+            "Allow your address (192.0.2.7) now."
+        );
+    }
 }

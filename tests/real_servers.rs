@@ -1,0 +1,605 @@
+//! The real binary against a real Postfix (with Dovecot SASL) and a real DNS
+//! server (dnsmasq) on loopback, as started by `tests/run.sh` through
+//! `tests/testbed/up.sh`. See tests/testbed/README.md for the addresses.
+//!
+//! When `SMTP_DOCTOR_TESTBED` names the test bed's state directory, these
+//! tests must run and fail loudly if the servers are not there. Without it
+//! (a plain `cargo test` on a machine without the servers) they are skipped
+//! with a message.
+
+use serde_json::Value;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+const PASSWORD: &str = "Corr3ct-H0rse-Battery";
+const DNS: &str = "127.0.0.2:5353";
+
+fn testbed() -> Option<PathBuf> {
+    match std::env::var_os("SMTP_DOCTOR_TESTBED") {
+        Some(dir) => {
+            let dir = PathBuf::from(dir);
+            assert!(
+                dir.join("ca.pem").is_file(),
+                "SMTP_DOCTOR_TESTBED is set but {} has no ca.pem: is the test bed up?",
+                dir.display()
+            );
+            assert!(
+                std::net::TcpStream::connect("127.0.0.2:587").is_ok(),
+                "SMTP_DOCTOR_TESTBED is set but Postfix does not answer on 127.0.0.2:587"
+            );
+            Some(dir)
+        }
+        None => {
+            eprintln!(
+                "skipped: SMTP_DOCTOR_TESTBED is not set (run tests/run.sh for the real-server tests)"
+            );
+            None
+        }
+    }
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout))
+    }
+}
+
+/// Runs `smtp-doctor check` with the test bed's DNS and CA plus `args`.
+fn check(tb: &Path, args: &[&str], password: Option<&str>) -> Run {
+    check_in(tb, args, password, true)
+}
+
+/// As `check`, saying whether the network is an internal one.
+fn check_in(tb: &Path, args: &[&str], password: Option<&str>, internal: bool) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_smtp-doctor"));
+    cmd.arg("check")
+        .args([
+            "--dns",
+            DNS,
+            "--echo-dns",
+            DNS,
+            "--timeout",
+            "5",
+            "--ca-file",
+        ])
+        .arg(tb.join("ca.pem"))
+        .args(args)
+        // The test bed is an internal network: its MX hosts are on loopback.
+        .args(internal.then_some("--internal"))
+        .env_remove("NO_COLOR")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if password.is_some() {
+        cmd.arg("--password-stdin");
+    }
+    let mut child = cmd.spawn().expect("run smtp-doctor");
+    if let Some(pw) = password {
+        let mut stdin = child.stdin.take().unwrap();
+        writeln!(stdin, "{pw}").unwrap();
+    }
+    drop(child.stdin.take());
+    let out = child.wait_with_output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn check_json(tb: &Path, args: &[&str], password: Option<&str>) -> (Run, Value) {
+    let mut all = args.to_vec();
+    all.extend(["--format", "json"]);
+    let run = check(tb, &all, password);
+    let v = run.json();
+    (run, v)
+}
+
+fn check_of<'a>(v: &'a Value, id: &str) -> &'a Value {
+    v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("no check {id}"))
+}
+
+fn causes(v: &Value) -> Vec<String> {
+    v["diagnosis"]["causes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn alice(server: &str, port: &str) -> Vec<String> {
+    [
+        "--server",
+        server,
+        "--port",
+        port,
+        "--user",
+        "alice@smtpd.test",
+        "--to",
+        "someone@external.test",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+fn refs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+#[test]
+fn good_credentials_relay_is_accepted() {
+    let Some(tb) = testbed() else { return };
+    let (run, v) = check_json(&tb, &refs(&alice("mail.smtpd.test", "587")), Some(PASSWORD));
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(v["schema"], 1);
+    assert_eq!(check_of(&v, "auth")["status"], "pass");
+    assert_eq!(check_of(&v, "relay")["status"], "pass");
+    assert_eq!(check_of(&v, "relay")["details"]["authenticated"], true);
+    assert_eq!(check_of(&v, "tls")["details"]["version"], "TLSv1.3");
+    assert_eq!(
+        check_of(&v, "relay.anonymous")["status"],
+        "pass",
+        "anonymous relay must be refused"
+    );
+    assert_eq!(v["diagnosis"]["verdict"], "ok");
+    assert!(causes(&v).is_empty(), "{:?}", causes(&v));
+    // Never DATA: the relay transcript ends the envelope with RSET.
+    let relay_lines: Vec<&str> = check_of(&v, "relay")["transcript"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["line"].as_str().unwrap())
+        .collect();
+    assert!(relay_lines.contains(&"RSET"), "{relay_lines:?}");
+    assert!(
+        !relay_lines.iter().any(|l| l.starts_with("DATA")),
+        "{relay_lines:?}"
+    );
+}
+
+#[test]
+fn wrong_password_is_auth_failed_and_never_printed() {
+    let Some(tb) = testbed() else { return };
+    let wrong = "Wr0ng-Passw0rd-Here";
+    let (run, v) = check_json(&tb, &refs(&alice("mail.smtpd.test", "587")), Some(wrong));
+    assert_eq!(run.code, 1);
+    let auth = check_of(&v, "auth");
+    assert_eq!(auth["status"], "fail");
+    assert_eq!(auth["details"]["reply_code"], 535);
+    assert_eq!(
+        causes(&v).first().map(String::as_str),
+        Some("auth-failed"),
+        "{:?}",
+        causes(&v)
+    );
+    assert_eq!(check_of(&v, "relay")["status"], "skip");
+    for format in ["json", "markdown", "text"] {
+        let mut args = alice("mail.smtpd.test", "587");
+        args.extend(["--format".into(), format.into()]);
+        let run = check(&tb, &refs(&args), Some(wrong));
+        for text in [&run.stdout, &run.stderr] {
+            assert!(!text.contains(wrong), "{format} output shows the password");
+            use base64::Engine;
+            let plain = base64::engine::general_purpose::STANDARD
+                .encode(format!("\0alice@smtpd.test\0{wrong}"));
+            assert!(
+                !text.contains(&plain),
+                "{format} output shows the AUTH payload"
+            );
+        }
+        assert!(
+            run.stdout.contains("auth-failed"),
+            "{format}: {}",
+            run.stdout
+        );
+    }
+}
+
+#[test]
+fn auth_off_on_port_25_gets_postfix_relay_access_denied() {
+    let Some(tb) = testbed() else { return };
+    let (run, v) = check_json(
+        &tb,
+        &[
+            "--server",
+            "mail.smtpd.test",
+            "--port",
+            "25",
+            "--security",
+            "starttls",
+            "--no-auth",
+            "--from",
+            "alice@smtpd.test",
+            "--to",
+            "someone@external.test",
+        ],
+        None,
+    );
+    assert_eq!(run.code, 1);
+    let relay = check_of(&v, "relay");
+    assert_eq!(relay["status"], "fail");
+    let rcpt = relay["details"]["rcpt_reply"].as_str().unwrap();
+    assert!(rcpt.contains("Relay access denied"), "{rcpt}");
+    assert!(rcpt.starts_with("554 5.7.1"), "{rcpt}");
+    let c = causes(&v);
+    assert_eq!(
+        c.first().map(String::as_str),
+        Some("auth-required"),
+        "{c:?}"
+    );
+    assert!(c.contains(&"ip-not-allowed".to_string()), "{c:?}");
+    // The evidence quotes the exact exchange.
+    let ev = &v["diagnosis"]["causes"][0]["evidence"][0]["lines"];
+    assert!(
+        ev.as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l.as_str().unwrap().contains("Relay access denied")),
+        "{ev}"
+    );
+}
+
+#[test]
+fn implicit_tls_on_a_plaintext_port_is_wrong_security() {
+    let Some(tb) = testbed() else { return };
+    let (run, v) = check_json(
+        &tb,
+        &refs(
+            &[
+                alice("mail.smtpd.test", "25"),
+                vec!["--security".into(), "tls".into()],
+            ]
+            .concat(),
+        ),
+        Some(PASSWORD),
+    );
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        check_of(&v, "tls")["details"]["mode_mismatch"],
+        "port-is-plaintext"
+    );
+    assert_eq!(
+        causes(&v).first().map(String::as_str),
+        Some("wrong-security"),
+        "{:?}",
+        causes(&v)
+    );
+}
+
+#[test]
+fn starttls_on_an_implicit_tls_port_is_wrong_security() {
+    let Some(tb) = testbed() else { return };
+    let (run, v) = check_json(
+        &tb,
+        &refs(
+            &[
+                alice("mail.smtpd.test", "2465"),
+                vec!["--security".into(), "starttls".into()],
+            ]
+            .concat(),
+        ),
+        Some(PASSWORD),
+    );
+    assert_eq!(run.code, 1);
+    let g = check_of(&v, "smtp.greeting");
+    assert_eq!(g["details"]["mode_mismatch"], "port-expects-tls", "{g}");
+    assert_eq!(
+        causes(&v).first().map(String::as_str),
+        Some("wrong-security"),
+        "{:?}",
+        causes(&v)
+    );
+}
+
+#[test]
+fn certificate_problems_are_named_and_the_conversation_goes_on() {
+    let Some(tb) = testbed() else { return };
+    for (server, port, sec, problem) in [
+        ("expired.smtpd.test", "587", "starttls", "expired"),
+        ("wrongname.smtpd.test", "587", "starttls", "wrong-name"),
+        ("selfsigned.smtpd.test", "465", "tls", "self-signed"),
+    ] {
+        let args = [alice(server, port), vec!["--security".into(), sec.into()]].concat();
+        let (run, v) = check_json(&tb, &refs(&args), Some(PASSWORD));
+        assert_eq!(run.code, 1, "{server}");
+        let tls = check_of(&v, "tls");
+        assert_eq!(tls["status"], "fail", "{server}: {tls}");
+        assert_eq!(
+            tls["details"]["certificate_problem"], problem,
+            "{server}: {tls}"
+        );
+        assert_eq!(
+            causes(&v).first().map(String::as_str),
+            Some("tls-certificate"),
+            "{server}: {:?}",
+            causes(&v)
+        );
+        // Later checks still ran on the same conversation.
+        assert_eq!(check_of(&v, "auth")["status"], "pass", "{server}");
+    }
+}
+
+#[test]
+fn closed_port_is_wrong_port() {
+    let Some(tb) = testbed() else { return };
+    let (run, v) = check_json(
+        &tb,
+        &refs(&alice("mail.smtpd.test", "2526")),
+        Some(PASSWORD),
+    );
+    assert_eq!(run.code, 1);
+    assert_eq!(check_of(&v, "net.port")["details"]["failure"], "refused");
+    assert_eq!(causes(&v).first().map(String::as_str), Some("wrong-port"));
+    // The survey found the ports that do work.
+    let ports = check_of(&v, "net.ports")["details"]["ports"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert!(
+        ports
+            .iter()
+            .any(|p| p["port"] == 587 && p["speaks"] == "smtp"),
+        "{ports:?}"
+    );
+}
+
+#[test]
+fn unknown_server_name_is_dns_server_not_found() {
+    let Some(tb) = testbed() else { return };
+    let (run, v) = check_json(
+        &tb,
+        &refs(&alice("nosuchhost.smtpd.test", "587")),
+        Some(PASSWORD),
+    );
+    assert_eq!(run.code, 1);
+    let d = check_of(&v, "dns.server");
+    assert_eq!(d["details"]["failure"], "nxdomain", "{d}");
+    assert_eq!(
+        causes(&v).first().map(String::as_str),
+        Some("dns-server-not-found")
+    );
+    let (_, v) = check_json(
+        &tb,
+        &refs(&alice("noaddr.smtpd.test", "587")),
+        Some(PASSWORD),
+    );
+    assert_eq!(
+        check_of(&v, "dns.server")["details"]["failure"],
+        "no-records"
+    );
+}
+
+#[test]
+fn no_encryption_on_submission_is_tls_required() {
+    let Some(tb) = testbed() else { return };
+    let (run, v) = check_json(
+        &tb,
+        &[
+            "--server",
+            "mail.smtpd.test",
+            "--port",
+            "587",
+            "--security",
+            "none",
+            "--no-auth",
+            "--from",
+            "alice@smtpd.test",
+            "--to",
+            "someone@external.test",
+        ],
+        None,
+    );
+    assert_eq!(run.code, 1);
+    let relay = check_of(&v, "relay");
+    assert!(
+        relay["details"]["mail_reply"]
+            .as_str()
+            .unwrap()
+            .contains("Must issue a STARTTLS command first"),
+        "{relay}"
+    );
+    assert_eq!(
+        causes(&v).first().map(String::as_str),
+        Some("tls-required"),
+        "{:?}",
+        causes(&v)
+    );
+}
+
+#[test]
+fn sending_as_someone_else_is_sender_not_permitted() {
+    let Some(tb) = testbed() else { return };
+    let (run, v) = check_json(
+        &tb,
+        &[
+            "--server",
+            "mail.smtpd.test",
+            "--port",
+            "587",
+            "--user",
+            "bob@smtpd.test",
+            "--from",
+            "alice@smtpd.test",
+            "--to",
+            "someone@external.test",
+        ],
+        Some("B0b-Str0ng-Pass"),
+    );
+    assert_eq!(run.code, 1);
+    assert_eq!(check_of(&v, "auth")["status"], "pass");
+    let relay = check_of(&v, "relay");
+    assert!(
+        relay["details"]["reply"]
+            .as_str()
+            .unwrap()
+            .contains("not owned by user"),
+        "{relay}"
+    );
+    assert_eq!(
+        causes(&v).first().map(String::as_str),
+        Some("sender-not-permitted"),
+        "{:?}",
+        causes(&v)
+    );
+}
+
+#[test]
+fn relay_by_ip_needs_no_login() {
+    let Some(tb) = testbed() else { return };
+    let (run, v) = check_json(
+        &tb,
+        &[
+            "--server",
+            "ipallowed.smtpd.test",
+            "--port",
+            "25",
+            "--security",
+            "none",
+            "--no-auth",
+            "--from",
+            "device@smtpd.test",
+            "--to",
+            "someone@external.test",
+        ],
+        None,
+    );
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(check_of(&v, "relay")["status"], "pass");
+    assert_eq!(check_of(&v, "relay")["details"]["authenticated"], false);
+}
+
+#[test]
+fn text_and_markdown_reports_carry_the_transcript_and_the_fix() {
+    let Some(tb) = testbed() else { return };
+    let args = [
+        "--server",
+        "mail.smtpd.test",
+        "--port",
+        "25",
+        "--security",
+        "starttls",
+        "--no-auth",
+        "--from",
+        "alice@smtpd.test",
+        "--to",
+        "someone@external.test",
+    ];
+    let text = check(&tb, &args, None);
+    assert!(text.stdout.contains("Diagnosis:"), "{}", text.stdout);
+    assert!(text.stdout.contains("Relay access denied"));
+    assert!(!text.stdout.contains("\x1b["), "no colour codes when piped");
+    assert!(
+        text.stderr.contains("relay"),
+        "progress lines go to stderr: {}",
+        text.stderr
+    );
+    let md = check(&tb, &[&args[..], &["--format", "markdown"]].concat(), None);
+    assert!(md.stdout.starts_with("# smtp-doctor report"));
+    assert!(md.stdout.contains("## Transcripts"));
+    assert!(md.stdout.contains("RCPT TO:<someone@external.test>"));
+    assert!(md.stdout.contains("auth-required"));
+}
+
+fn mx_run(tb: &Path, rcpt: &str, internal: bool) -> Value {
+    let args = [
+        "--server",
+        "mail.smtpd.test",
+        "--port",
+        "587",
+        "--user",
+        "alice@smtpd.test",
+        "--to",
+        rcpt,
+        "--format",
+        "json",
+    ];
+    let run = check_in(tb, &args, Some(PASSWORD), internal);
+    run.json()
+}
+
+#[test]
+fn recipient_mx_good_null_refusing_and_missing() {
+    let Some(tb) = testbed() else { return };
+    let v = mx_run(&tb, "someone@external.test", true);
+    let mx = check_of(&v, "recipient.mx");
+    assert_eq!(mx["status"], "pass", "{mx}");
+    assert_eq!(mx["details"]["mx"][0]["port25"], "connected");
+    assert!(
+        mx["details"]["mx"][0]["greeting"]
+            .as_str()
+            .unwrap()
+            .starts_with("220")
+    );
+
+    let v = mx_run(&tb, "someone@nullmx.test", true);
+    let mx = check_of(&v, "recipient.mx");
+    assert_eq!(mx["details"]["null_mx"], true, "{mx}");
+    assert_eq!(
+        causes(&v).first().map(String::as_str),
+        Some("recipient-domain-invalid")
+    );
+
+    // Port 25 of our own server connects, so the MX refusing it is evidence.
+    let v = mx_run(&tb, "someone@refused25.test", true);
+    let mx = check_of(&v, "recipient.mx");
+    assert_eq!(mx["status"], "fail", "{mx}");
+    assert_eq!(mx["details"]["mx"][0]["port25"], "refused");
+    assert!(causes(&v).contains(&"recipient-domain-invalid".to_string()));
+
+    let v = mx_run(&tb, "someone@nomail.test", true);
+    assert_eq!(
+        check_of(&v, "recipient.mx")["details"]["failure"],
+        "no-mx-no-address"
+    );
+
+    let v = mx_run(&tb, "someone@nosuchdomain.test", true);
+    assert_eq!(
+        check_of(&v, "recipient.mx")["details"]["failure"],
+        "nxdomain"
+    );
+}
+
+#[test]
+fn an_mx_on_a_private_address_is_flagged_outside_an_internal_network() {
+    let Some(tb) = testbed() else { return };
+    let v = mx_run(&tb, "someone@external.test", false);
+    let mx = check_of(&v, "recipient.mx");
+    assert_eq!(mx["status"], "fail", "{mx}");
+    assert_eq!(mx["details"]["mx"][0]["reserved"], true);
+    assert_eq!(
+        mx["details"]["mx"][0]["port25"], "not-probed",
+        "private addresses are not probed"
+    );
+    assert!(causes(&v).contains(&"recipient-domain-invalid".to_string()));
+}
+
+#[test]
+fn public_ip_comes_from_the_echo_names_and_dmarc_is_read() {
+    let Some(tb) = testbed() else { return };
+    let v = mx_run(&tb, "someone@external.test", true);
+    let ip = check_of(&v, "net.public_ip");
+    assert_eq!(ip["details"]["ip"], "127.0.0.1", "{ip}");
+    assert!(
+        ip["details"]["source"]
+            .as_str()
+            .unwrap()
+            .contains("OpenDNS"),
+        "{ip}"
+    );
+    let dmarc = check_of(&v, "sender.dmarc");
+    assert_eq!(dmarc["details"]["policy"], "none", "{dmarc}");
+}
