@@ -189,6 +189,7 @@ pub fn diagnose(outcomes: &[Outcome], settings: &Settings) -> Diagnosis {
     unexplained_failures(&mut b);
 
     let provider = detect_provider(&b, settings);
+    sender_spf(&mut b, provider.as_ref().map(|p| p.0.as_str()));
     let problem = !b.found.is_empty()
         || outcomes.iter().any(|o| {
             o.status == Status::Fail || (o.status == Status::Error && !informational(o.id))
@@ -583,11 +584,12 @@ fn domains(b: &mut Board<'_>, s: &Settings) {
     if let Some(o) = b.get(CheckId::NetPtr)
         && o.status == Status::Warn
     {
-        // A missing PTR matters when this machine talks to other mail
-        // servers directly (port 25 without login), as devices and own
-        // servers do; behind a provider's submission port it does not.
-        if s.port == 25 && !s.auth {
-            b.add("reverse-dns-missing", 0.5, evidence(o));
+        // A missing PTR matters when this machine hands mail straight to
+        // the recipient's own mail server (the server tested is one of the
+        // recipient domain's MX hosts); through a relay or a provider it
+        // does not.
+        if talks_to_recipient_mx(b, s) {
+            b.add("reverse-dns-missing", 0.6, evidence(o));
         } else {
             b.note(
                 o.id,
@@ -606,6 +608,110 @@ fn domains(b: &mut Board<'_>, s: &Settings) {
     if let Some(o) = b.get(CheckId::IncomingLogin) {
         incoming_vs_smtp(b, o);
     }
+}
+
+/// Whether the server tested is one of the recipient domain's MX hosts.
+fn talks_to_recipient_mx(b: &Board<'_>, s: &Settings) -> bool {
+    let server = s.server_name().to_ascii_lowercase();
+    let server_ips: Vec<String> = b
+        .get(CheckId::DnsServer)
+        .and_then(|o| o.details.get("addresses"))
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    b.get(CheckId::RecipientMx)
+        .and_then(|o| o.details.get("mx"))
+        .and_then(Value::as_array)
+        .is_some_and(|hosts| {
+            hosts.iter().any(|h| {
+                h["host"]
+                    .as_str()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(&server))
+                    || h["addresses"].as_array().is_some_and(|a| {
+                        a.iter().any(|ip| {
+                            ip.as_str()
+                                .is_some_and(|ip| server_ips.iter().any(|x| x == ip))
+                        })
+                    })
+            })
+        })
+}
+
+/// The sender domain's SPF. With a login the provider's servers send the
+/// mail on, so their include belongs in the record; without one, this
+/// machine's address does.
+fn sender_spf(b: &mut Board<'_>, provider: Option<&str>) {
+    let Some(o) = b.get(CheckId::SenderSpf) else {
+        return;
+    };
+    let result = o.detail_str("result").unwrap_or("");
+    if matches!(result, "pass" | "temperror" | "") {
+        return;
+    }
+    let own_ip_sends = o.detail_bool("own_ip_sends") == Some(true);
+    let records: Vec<String> = o
+        .details
+        .get("records")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    let include = provider.and_then(crate::probe::sender_spf::provider_include);
+    let (record, warning, conf) = if own_ip_sends {
+        let conf = if result == "fail" { 0.75 } else { 0.5 };
+        (
+            o.detail_str("fix_record").map(str::to_string),
+            o.detail_str("fix_warning").map(str::to_string),
+            conf,
+        )
+    } else if let Some(inc) = include.filter(|inc| {
+        !records
+            .iter()
+            .any(|r| r.contains(&format!("include:{inc}")))
+    }) {
+        let refs: Vec<&str> = records.iter().map(String::as_str).collect();
+        let m = crate::spf::merge_records(&refs, crate::spf::Addition::Include(inc.to_string()));
+        (Some(m.record), m.warning, 0.6)
+    } else if result == "permerror" {
+        (
+            o.detail_str("fix_record").map(str::to_string),
+            o.detail_str("fix_warning").map(str::to_string),
+            0.5,
+        )
+    } else {
+        b.note(
+            o.id,
+            format!(
+                "{} It does not stop mail sent with a login through your provider.",
+                o.summary
+            ),
+        );
+        return;
+    };
+    if let Some(r) = record {
+        b.vars.insert("spf_record", r);
+    }
+    if let Some(w) = warning {
+        b.note(o.id, format!("SPF: {w}"));
+    }
+    let mut ev = evidence(o);
+    for r in &records {
+        ev.lines
+            .push(format!("TXT {}: {r}", o.detail_str("domain").unwrap_or("")));
+    }
+    if let Some(n) = o.details.get("lookups").and_then(Value::as_u64) {
+        ev.lines.push(format!("DNS lookups: {n} of 10"));
+    }
+    b.add("spf-not-authorized", conf, ev);
 }
 
 /// Incoming login works while SMTP AUTH fails: SMTP login is switched off

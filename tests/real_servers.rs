@@ -603,3 +603,66 @@ fn public_ip_comes_from_the_echo_names_and_dmarc_is_read() {
     let dmarc = check_of(&v, "sender.dmarc");
     assert_eq!(dmarc["details"]["policy"], "none", "{dmarc}");
 }
+
+fn relay_by_ip_from(tb: &Path, sender: &str, public_ip: &str) -> (Run, Value) {
+    check_json(
+        tb,
+        &[
+            "--server",
+            "ipallowed.smtpd.test",
+            "--port",
+            "25",
+            "--security",
+            "none",
+            "--no-auth",
+            "--from",
+            sender,
+            "--to",
+            "someone@external.test",
+            "--public-ip",
+            public_ip,
+        ],
+        None,
+    )
+}
+
+#[test]
+fn spf_of_the_sender_domain_is_evaluated_and_the_fix_merges_the_ip() {
+    let Some(tb) = testbed() else { return };
+    // Addresses from the documentation ranges: data for the evaluation
+    // only, nothing connects to them.
+    let (run, v) = relay_by_ip_from(&tb, "device@ip4.spf.smtpd.test", "192.0.2.44");
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let spf = check_of(&v, "sender.spf");
+    assert_eq!(spf["details"]["result"], "pass", "{spf}");
+    assert_eq!(spf["details"]["matched"], "ip4:192.0.2.0/24");
+
+    let (run, v) = relay_by_ip_from(&tb, "device@ip4.spf.smtpd.test", "198.51.100.5");
+    assert_eq!(run.code, 1);
+    let spf = check_of(&v, "sender.spf");
+    assert_eq!(spf["details"]["result"], "fail", "{spf}");
+    assert_eq!(
+        spf["details"]["fix_record"], "v=spf1 ip4:192.0.2.0/24 ip4:198.51.100.5 -all",
+        "{spf}"
+    );
+    let c = &v["diagnosis"]["causes"][0];
+    assert_eq!(c["id"], "spf-not-authorized", "{c}");
+    let fixes = c["fixes"].to_string();
+    assert!(
+        fixes.contains("v=spf1 ip4:192.0.2.0/24 ip4:198.51.100.5 -all"),
+        "the fix carries the merged record: {fixes}"
+    );
+
+    let (_, v) = relay_by_ip_from(&tb, "device@two.spf.smtpd.test", "192.0.2.44");
+    let spf = check_of(&v, "sender.spf");
+    assert_eq!(spf["details"]["result"], "permerror", "{spf}");
+    assert!(!spf["details"]["fix_record"].as_str().unwrap().is_empty());
+
+    let (_, v) = relay_by_ip_from(&tb, "device@include.spf.smtpd.test", "198.51.100.77");
+    let spf = check_of(&v, "sender.spf");
+    assert_eq!(spf["details"]["result"], "pass", "{spf}");
+    assert!(
+        spf["details"]["trace"].as_array().unwrap().len() > 3,
+        "the trace shows the include"
+    );
+}

@@ -18,6 +18,7 @@ pub mod lookup;
 pub mod model;
 pub mod ports;
 mod send;
+pub mod sender_spf;
 mod session;
 pub mod smtp;
 pub mod tls;
@@ -274,7 +275,11 @@ async fn server_checks(ctx: &Ctx, facts: watch::Sender<Option<SessionFacts>>) {
     let (relay_ok, _, _) = tokio::join!(
         session::main_chain(ctx, &addrs, greeted_tx, &facts),
         ports::check_ports(ctx, survey_addr),
-        session::anonymous_relay(ctx, greeted_rx),
+        session::anonymous_relay(
+            ctx,
+            SocketAddr::new(survey_addr, ctx.settings.port),
+            greeted_rx
+        ),
     );
     facts.send_if_modified(|f| {
         if f.is_none() {
@@ -338,5 +343,9 @@ async fn sender_side(ctx: &Ctx, mut facts: watch::Receiver<Option<SessionFacts>>
             );
         }
     };
-    tokio::join!(ctx.timed(CheckId::NetPtr, domains::ptr(ctx, ip)), dnsbl);
+    tokio::join!(
+        ctx.timed(CheckId::SenderSpf, sender_spf::sender_spf(ctx, ip)),
+        ctx.timed(CheckId::NetPtr, domains::ptr(ctx, ip)),
+        dnsbl
+    );
 }

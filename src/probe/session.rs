@@ -967,7 +967,7 @@ pub(super) async fn envelope(
             (m, Some(r))
         }
     };
-    let _ = sess.command("RSET").await;
+    sess.rset_and_quit(pipelining).await;
     Ok(out)
 }
 
@@ -1052,6 +1052,7 @@ fn relay_outcome(
 /// open relay.
 pub(super) async fn anonymous_relay(
     ctx: &Ctx,
+    addr: SocketAddr,
     mut greeted: watch::Receiver<Option<Option<SocketAddr>>>,
 ) {
     let id = CheckId::RelayAnonymous;
@@ -1062,27 +1063,30 @@ pub(super) async fn anonymous_relay(
         );
         return;
     }
-    let addr = loop {
-        if let Some(v) = *greeted.borrow_and_update() {
-            break v;
-        }
-        if greeted.changed().await.is_err() {
-            break None;
-        }
-    };
-    let Some(addr) = addr else {
-        ctx.skip(
-            &[id],
-            "Skipped: the server did not greet on the main connection",
-        );
-        return;
-    };
+    // The second connection starts at once, beside the main session; its
+    // result counts only if the main session was greeted, so a server that
+    // does not talk SMTP is not reported twice.
     let t = ctx.begin(id);
     let mut tape = ctx.tape(id);
     let o = match anonymous_session(ctx, addr, &mut tape).await {
         Ok(o) => o,
         Err(o) => o,
     };
+    let greeted_ok = loop {
+        if let Some(v) = *greeted.borrow_and_update() {
+            break v.is_some();
+        }
+        if greeted.changed().await.is_err() {
+            break false;
+        }
+    };
+    if !greeted_ok {
+        ctx.skip(
+            &[id],
+            "Skipped: the server did not greet on the main connection",
+        );
+        return;
+    }
     let mut lines = tape.take();
     lines.sort_by_key(|l| l.t_ms);
     ctx.finish(o, t, lines);

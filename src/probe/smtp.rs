@@ -498,6 +498,28 @@ impl Session {
         }
     }
 
+    /// Ends the transaction and the session: RSET and QUIT in one write
+    /// when the server allows PIPELINING (QUIT may end a pipelined group,
+    /// RFC 2920), one after the other otherwise. Errors do not matter here.
+    pub async fn rset_and_quit(&mut self, pipelining: bool) {
+        if self.stream.is_none() {
+            return;
+        }
+        let saved = self.timeout;
+        self.timeout = saved.min(Duration::from_secs(2));
+        if pipelining {
+            if self.send_pipelined(&["RSET", "QUIT"]).await.is_ok()
+                && self.read_reply().await.is_ok()
+            {
+                let _ = self.read_reply().await;
+            }
+        } else if self.command("RSET").await.is_ok() && self.send("QUIT").await.is_ok() {
+            let _ = self.read_reply().await;
+        }
+        self.timeout = saved;
+        self.stream = None;
+    }
+
     /// Says QUIT and reads the answer briefly; errors do not matter here.
     pub async fn quit(&mut self) {
         if self.stream.is_none() {

@@ -98,10 +98,17 @@ impl MemoryDns {
 
     /// Makes lookups of `name` fail with `why` (a timeout, SERVFAIL…), for
     /// one record type ("TXT", "A", "AAAA", "MX", "PTR" with `name` the
-    /// address) or, with `rtype` "*", for all.
-    pub fn with_failure(mut self, name: &str, rtype_name: &str, why: &str) -> MemoryDns {
-        self.failing
-            .insert(key(name), (rtype(rtype_name), why.to_string()));
+    /// address) or, with "*", for all.
+    ///
+    /// # Panics
+    /// On any other record type: a scripted zone with a typo would test
+    /// something else than meant.
+    pub fn with_failure(mut self, name: &str, record_type: &str, why: &str) -> MemoryDns {
+        let only = match record_type {
+            "*" => None,
+            t => Some(rtype(t).unwrap_or_else(|| panic!("unknown record type {t:?}"))),
+        };
+        self.failing.insert(key(name), (only, why.to_string()));
         self
     }
 

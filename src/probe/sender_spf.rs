@@ -1,0 +1,131 @@
+//! `sender.spf`: the sender domain's SPF evaluated (by [`crate::spf`]) for
+//! the public IP, with its trace, and the record to publish when it does
+//! not pass.
+//!
+//! Whether a failure matters depends on who hands the mail over: with
+//! authenticated submission the provider's servers send it onwards, and
+//! their addresses are what receivers check; when this machine relays by
+//! IP (no login) or sends directly, its own address must be in the record.
+
+use super::Ctx;
+use super::model::{CheckId, Outcome, Status};
+use crate::spf::{self, Addition, HickoryDns, SpfResult};
+use std::net::IpAddr;
+
+/// The include a provider documents for its sending servers.
+pub fn provider_include(provider: &str) -> Option<&'static str> {
+    match provider {
+        "microsoft365" => Some("spf.protection.outlook.com"),
+        "google" => Some("_spf.google.com"),
+        "zoho" => Some("zoho.com"),
+        "sendgrid" => Some("sendgrid.net"),
+        "mailgun" => Some("mailgun.org"),
+        "amazon_ses" => Some("amazonses.com"),
+        _ => None,
+    }
+}
+
+pub(super) async fn sender_spf(ctx: &Ctx, ip: IpAddr) -> Outcome {
+    let id = CheckId::SenderSpf;
+    let s = &ctx.settings;
+    let sender = s.effective_sender().to_string();
+    if super::domains::domain_of(&sender).is_none() {
+        return Outcome::skip(id, "No sender domain to check");
+    }
+    let resolver = match ctx.resolver() {
+        Ok(r) => r.clone(),
+        Err(e) => return Outcome::new(id, Status::Error, e),
+    };
+    let dns = HickoryDns::new(resolver);
+    let helo = if s.helo.trim().is_empty() {
+        format!("[{ip}]")
+    } else {
+        s.helo.trim().to_string()
+    };
+    let e = spf::evaluate(&dns, ip, &sender, &helo).await;
+    // With a login the provider's servers hand the mail on; without one,
+    // this address is the sender as far as receivers can tell.
+    let own_ip_sends = !s.auth;
+    let matters = if own_ip_sends {
+        ""
+    } else {
+        " (this matters only if this machine sends without logging in, or directly to the recipients' servers)"
+    };
+    let d = &e.domain;
+    let (status, summary) = match e.result {
+        SpfResult::Pass => (
+            Status::Pass,
+            format!(
+                "{d}'s SPF authorizes {ip} ({})",
+                e.matched.as_deref().unwrap_or("matched")
+            ),
+        ),
+        SpfResult::Fail => (
+            if own_ip_sends {
+                Status::Fail
+            } else {
+                Status::Warn
+            },
+            format!("{d}'s SPF does not authorize {ip}: receivers may reject the mail{matters}"),
+        ),
+        SpfResult::SoftFail => (
+            Status::Warn,
+            format!("{d}'s SPF soft-fails {ip}: receivers may mark the mail as spam{matters}"),
+        ),
+        SpfResult::Neutral => (
+            Status::Warn,
+            format!("{d}'s SPF says nothing about {ip} (neutral)"),
+        ),
+        SpfResult::None => (Status::Warn, format!("{d} publishes no SPF record")),
+        SpfResult::PermError => (
+            Status::Warn,
+            format!(
+                "{d}'s SPF record is broken: {}",
+                e.error.as_deref().unwrap_or("permanent error")
+            ),
+        ),
+        SpfResult::TempError => (
+            Status::Error,
+            format!(
+                "{d}'s SPF could not be evaluated: {}",
+                e.error.as_deref().unwrap_or("DNS failure")
+            ),
+        ),
+    };
+    let mut o = Outcome::new(id, status, summary)
+        .with("result", e.result.as_str())
+        .with("domain", d)
+        .with("ip", ip.to_string())
+        .with("record", &e.record)
+        .with("records", &e.records)
+        .with("matched", &e.matched)
+        .with("lookups", e.lookups)
+        .with("void_lookups", e.void_lookups)
+        .with("error", &e.error)
+        .with("own_ip_sends", own_ip_sends)
+        .with("trace", &e.trace)
+        .with("trace_text", e.trace_text());
+    if !matches!(e.result, SpfResult::Pass | SpfResult::TempError) {
+        let records: Vec<&str> = e.records.iter().map(String::as_str).collect();
+        let m = spf::merge_records(&records, Addition::Ip(ip));
+        o.set("fix_record", &m.record);
+        o.set("fix_lookups", m.lookups_after);
+        o.set("fix_warning", &m.warning);
+    }
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::provider_include;
+
+    #[test]
+    fn provider_includes() {
+        assert_eq!(
+            provider_include("microsoft365"),
+            Some("spf.protection.outlook.com")
+        );
+        assert_eq!(provider_include("google"), Some("_spf.google.com"));
+        assert_eq!(provider_include("postfix"), None);
+    }
+}
