@@ -666,3 +666,113 @@ fn spf_of_the_sender_domain_is_evaluated_and_the_fix_merges_the_ip() {
         "the trace shows the include"
     );
 }
+
+fn with_incoming(tb: &Path, user: &str, password: &str) -> Value {
+    let (_, v) = check_json(
+        tb,
+        &[
+            "--server",
+            "mail.smtpd.test",
+            "--user",
+            user,
+            "--to",
+            "someone@external.test",
+            "--incoming-server",
+            "mail.smtpd.test",
+        ],
+        Some(password),
+    );
+    v
+}
+
+#[test]
+fn incoming_login_tells_a_wrong_password_from_smtp_login_switched_off() {
+    let Some(tb) = testbed() else { return };
+    let v = with_incoming(&tb, "alice@smtpd.test", PASSWORD);
+    let inc = check_of(&v, "incoming.login");
+    assert_eq!(inc["status"], "pass", "{inc}");
+    assert_eq!(inc["details"]["protocol"], "IMAP");
+    assert_eq!(inc["details"]["port"], 993);
+    let lines: Vec<&str> = inc["transcript"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["line"].as_str().unwrap())
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.ends_with("[redacted]") && l.contains("LOGIN")),
+        "{lines:?}"
+    );
+    assert!(!inc.to_string().contains(PASSWORD));
+
+    // Both refuse: the password is wrong.
+    let v = with_incoming(&tb, "alice@smtpd.test", "N0t-The-Passw0rd");
+    assert_eq!(check_of(&v, "incoming.login")["status"], "fail");
+    assert_eq!(
+        causes(&v).first().map(String::as_str),
+        Some("auth-failed"),
+        "{:?}",
+        causes(&v)
+    );
+
+    // IMAP accepts what SMTP AUTH refuses: SMTP login is switched off.
+    let v = with_incoming(&tb, "carol@smtpd.test", "Car0l-Imap-0nly");
+    assert_eq!(check_of(&v, "auth")["status"], "fail");
+    assert_eq!(check_of(&v, "incoming.login")["status"], "pass");
+    assert_eq!(
+        causes(&v).first().map(String::as_str),
+        Some("auth-disabled"),
+        "{:?}",
+        causes(&v)
+    );
+}
+
+#[test]
+fn send_delivers_one_real_message_only_when_asked() {
+    let Some(tb) = testbed() else { return };
+    let inbox = tb.join("mail/mailbox.test/inbox/new");
+    let count = || std::fs::read_dir(&inbox).map(|d| d.count()).unwrap_or(0);
+    let args = [
+        "--server",
+        "mail.smtpd.test",
+        "--user",
+        "alice@smtpd.test",
+        "--to",
+        "inbox@mailbox.test",
+    ];
+    let before = count();
+    let (_, v) = check_json(&tb, &args, Some(PASSWORD));
+    assert_eq!(check_of(&v, "send")["status"], "skip");
+    assert_eq!(count(), before, "nothing is sent without --send");
+
+    let (run, v) = check_json(&tb, &[&args[..], &["--send"]].concat(), Some(PASSWORD));
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let send = check_of(&v, "send");
+    assert_eq!(send["status"], "pass", "{send}");
+    let qid = send["details"]["queue_id"]
+        .as_str()
+        .expect("queue id")
+        .to_string();
+    // Delivery is asynchronous: wait (bounded) for the file to appear.
+    let mut found = None;
+    for _ in 0..50 {
+        if let Ok(dir) = std::fs::read_dir(&inbox) {
+            for e in dir.flatten() {
+                let text = std::fs::read_to_string(e.path()).unwrap_or_default();
+                if text.contains(&qid) && text.contains("Subject: smtp-doctor test message") {
+                    found = Some(text);
+                }
+            }
+        }
+        if found.is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let text =
+        found.unwrap_or_else(|| panic!("message {qid} did not arrive in {}", inbox.display()));
+    assert!(text.contains("This is a test message from smtp-doctor"));
+    assert!(!text.contains(PASSWORD));
+}

@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   postfix
   dovecot-core
+  dovecot-imapd          # IMAP for incoming.login
   openssl
   tmux
   swaks

@@ -66,6 +66,10 @@ alice_user=alice@smtpd.test
 alice_pass=Corr3ct-H0rse-Battery
 bob_user=bob@smtpd.test
 bob_pass=B0b-Str0ng-Pass
+# carol may log in to IMAP but not to SMTP: the "SMTP AUTH switched off
+# for this mailbox" case (Dovecot's passdb is chosen per service).
+carol_user=carol@smtpd.test
+carol_pass=Car0l-Imap-0nly
 
 tls=$state/tls
 pfconf=$state/postfix
@@ -289,22 +293,35 @@ EOF
 
 # ---------------------------------------------------------------- Dovecot
 write_dovecot() {
-  local alice_hash bob_hash
+  local alice_hash bob_hash carol_hash
   alice_hash=$(openssl passwd -6 "$alice_pass")
   bob_hash=$(openssl passwd -6 "$bob_pass")
+  carol_hash=$(openssl passwd -6 "$carol_pass")
+  # One password file per service (%s): SMTP logins come from Postfix as
+  # service "smtp", IMAP logins as "imap".
   printf '%s:{SHA512-CRYPT}%s::::::\n' "$alice_user" "$alice_hash" "$bob_user" "$bob_hash" \
-    >"$dovedir/users"
-  chown root:dovecot "$dovedir/users"
-  chmod 0640 "$dovedir/users"
+    >"$dovedir/users.smtp"
+  printf '%s:{SHA512-CRYPT}%s::::::\n' "$alice_user" "$alice_hash" "$bob_user" "$bob_hash" \
+    "$carol_user" "$carol_hash" >"$dovedir/users.imap"
+  chown root:dovecot "$dovedir/users.smtp" "$dovedir/users.imap"
+  chmod 0640 "$dovedir/users.smtp" "$dovedir/users.imap"
+  mkdir -p "$state/mail"
+  chown nobody:nogroup "$state/mail"
 
   cat >"$dovedir/dovecot.conf" <<EOF
-# smtp-doctor test bed: Dovecot only as the SASL back end of Postfix
+# smtp-doctor test bed: Dovecot as the SASL back end of Postfix, and IMAP
+# on 127.0.0.2 (143 with STARTTLS, 993 with implicit TLS) for incoming.login
 instance_name = smtp-doctor-testbed
 base_dir = $doverun
 state_dir = $dovedir/state
 log_path = $state/dovecot.log
-protocols =
-ssl = no
+protocols = imap
+listen = 127.0.0.2
+ssl = yes
+ssl_cert = <$tls/mail.smtpd.test.crt
+ssl_key = <$tls/mail.smtpd.test.key
+mail_location = maildir:$state/mail/%d/%n
+login_trusted_networks =
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_failure_delay = 0
@@ -312,7 +329,7 @@ auth_verbose = yes
 
 passdb {
   driver = passwd-file
-  args = scheme=SHA512-CRYPT username_format=%u $dovedir/users
+  args = scheme=SHA512-CRYPT username_format=%u $dovedir/users.%s
 }
 userdb {
   driver = static
@@ -324,6 +341,18 @@ userdb {
 service anvil {
   unix_listener anvil-auth-penalty {
     mode = 0
+  }
+}
+
+service imap-login {
+  inet_listener imap {
+    address = 127.0.0.2
+    port = 143
+  }
+  inet_listener imaps {
+    address = 127.0.0.2
+    port = 993
+    ssl = yes
   }
 }
 
@@ -382,7 +411,14 @@ mynetworks = 127.0.0.99/32
 default_transport = discard:testbed
 relay_transport = discard:testbed
 local_transport = discard:testbed
-virtual_transport = discard:testbed
+# One real mailbox, for the opt-in real test message (send):
+# inbox@mailbox.test is delivered to $state/mail/mailbox.test/inbox/.
+virtual_mailbox_domains = mailbox.test
+virtual_mailbox_base = $state/mail
+virtual_mailbox_maps = inline:{ inbox@mailbox.test=mailbox.test/inbox/ }
+virtual_uid_maps = static:$(id -u nobody)
+virtual_gid_maps = static:$(getent group nogroup | cut -d: -f3)
+virtual_transport = virtual
 smtpd_peername_lookup = no
 smtp_dns_support_level = disabled
 
@@ -466,6 +502,7 @@ showq     unix  n       -       n      -      -       showq
 error     unix  -       -       n      -      -       error
 retry     unix  -       -       n      -      -       error
 discard   unix  -       -       n      -      -       discard
+virtual   unix  -       n       n      -      -       virtual
 anvil     unix  -       -       n      -      1       anvil
 scache    unix  -       -       n      -      1       scache
 postlog   unix-dgram n  -       n      -      1       postlogd
