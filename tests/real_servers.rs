@@ -776,3 +776,67 @@ fn send_delivers_one_real_message_only_when_asked() {
     assert!(text.contains("This is a test message from smtp-doctor"));
     assert!(!text.contains(PASSWORD));
 }
+
+#[test]
+fn relay_refused_by_a_server_that_offers_no_login_is_ip_not_allowed() {
+    let Some(tb) = testbed() else { return };
+    let (run, v) = check_json(
+        &tb,
+        &[
+            "--server",
+            "connector.smtpd.test",
+            "--port",
+            "25",
+            "--security",
+            "starttls",
+            "--no-auth",
+            "--from",
+            "scanner@smtpd.test",
+            "--to",
+            "someone@external.test",
+        ],
+        None,
+    );
+    assert_eq!(run.code, 1);
+    assert!(
+        check_of(&v, "relay")["details"]["rcpt_reply"]
+            .as_str()
+            .unwrap()
+            .contains("Relay access denied")
+    );
+    let c = causes(&v);
+    assert_eq!(
+        c.first().map(String::as_str),
+        Some("ip-not-allowed"),
+        "{c:?}"
+    );
+}
+
+#[test]
+fn an_unknown_mailbox_is_recipient_rejected() {
+    let Some(tb) = testbed() else { return };
+    let (run, v) = check_json(
+        &tb,
+        &[
+            "--server",
+            "mail.smtpd.test",
+            "--user",
+            "alice@smtpd.test",
+            "--to",
+            "nobody@smtpd.test",
+        ],
+        Some(PASSWORD),
+    );
+    assert_eq!(run.code, 1);
+    let rcpt = check_of(&v, "relay")["details"]["rcpt_reply"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(rcpt.starts_with("550 5.1.1"), "{rcpt}");
+    assert_eq!(
+        causes(&v).first().map(String::as_str),
+        Some("recipient-rejected"),
+        "{:?}",
+        causes(&v)
+    );
+}

@@ -57,6 +57,7 @@ listeners=(
   127.0.0.3:587:starttls:expired.smtpd.test
   127.0.0.4:587:starttls:other.example.test
   127.0.0.5:25:starttls:ipallowed.smtpd.test
+  127.0.0.6:25:starttls:connector.smtpd.test
   127.0.0.7:465:implicit:selfsigned.smtpd.test
 )
 # Addresses that must stay closed: tests use them for "connection refused".
@@ -248,6 +249,7 @@ make_tls() {
   leaf mail.smtpd.test "$start" "$ten_years"
   leaf other.example.test "$start" "$ten_years"
   leaf ipallowed.smtpd.test "$start" "$ten_years"
+  leaf connector.smtpd.test "$start" "$ten_years"
   leaf expired.smtpd.test 20200101000000Z 20210101000000Z
   leaf selfsigned.smtpd.test "$start" "$ten_years" self
 
@@ -273,6 +275,7 @@ host-record=mail.smtpd.test,127.0.0.2
 host-record=expired.smtpd.test,127.0.0.3
 host-record=wrongname.smtpd.test,127.0.0.4
 host-record=ipallowed.smtpd.test,127.0.0.5
+host-record=connector.smtpd.test,127.0.0.6
 host-record=selfsigned.smtpd.test,127.0.0.7
 host-record=closed.smtpd.test,127.0.0.8
 # exists, but has no address: A/AAAA answer NOERROR with no data
@@ -394,6 +397,8 @@ myorigin = \$myhostname
 mydestination =
 # Like a real MX, port 25 takes mail for its own domain from anyone.
 relay_domains = smtpd.test
+# Only real mailboxes of smtpd.test exist: others get 550 5.1.1.
+relay_recipient_maps = inline:{ alice@smtpd.test=ok, bob@smtpd.test=ok, carol@smtpd.test=ok }
 local_recipient_maps =
 alias_maps =
 alias_database =
@@ -480,6 +485,13 @@ EOF
   -o smtpd_tls_wrappermode=yes
   -o smtpd_tls_chain_files=$tls/selfsigned.smtpd.test.pem
   $submission
+127.0.0.6:25          inet  n       -       n      -      -       smtpd
+  -o syslog_name=postfix/connector
+  -o myhostname=connector.smtpd.test
+  -o smtpd_tls_chain_files=$tls/connector.smtpd.test.pem
+  -o mynetworks=127.0.0.99/32
+  -o smtpd_relay_restrictions=permit_mynetworks,reject_unauth_destination
+  -o smtpd_sasl_auth_enable=no
 127.0.0.5:25          inet  n       -       n      -      -       smtpd
   -o syslog_name=postfix/ipallowed
   -o myhostname=ipallowed.smtpd.test
