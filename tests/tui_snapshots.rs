@@ -263,3 +263,30 @@ fn defaults_do_not_leak_into_screens() {
         )
     );
 }
+
+#[test]
+fn any_terminal_size_draws_without_panic() {
+    let mut screens = vec![app(), with_profiles(), wizard_filled()];
+    let mut a = wizard_filled();
+    press(&mut a, [ch('4')]);
+    screens.push(a);
+    screens.push(dashboard_done(Theme {
+        color: true,
+        ascii: false,
+    }));
+    let mut a = dashboard_done(Theme {
+        color: false,
+        ascii: true,
+    });
+    press(&mut a, [ch('s')]);
+    screens.push(a);
+    let mut a = app();
+    press(&mut a, [ch('j'), key(KeyCode::Enter)]);
+    type_text(&mut a, "550 5.1.1 user unknown");
+    screens.push(a);
+    for a in &screens {
+        for (w, h) in [(1, 1), (10, 3), (20, 5), (40, 12), (79, 23), (200, 60)] {
+            draw(a, w, h);
+        }
+    }
+}

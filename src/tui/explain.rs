@@ -155,7 +155,7 @@ pub fn render(app: &App, e: &ExplainState, frame: &mut Frame, area: Rect) {
         .map(|r| Line::raw(format!(" {r}")))
         .collect();
     let last_w = rows.last().map(|r| width(r)).unwrap_or(0);
-    let cursor_row = rows.len().saturating_sub(1) - start;
+    let cursor_row = rows.len().saturating_sub(1).saturating_sub(start);
     frame.render_widget(Paragraph::new(shown), inner);
     frame.set_cursor_position(Position::new(
         inner.x + 1 + last_w.min(cols) as u16,

@@ -138,8 +138,9 @@ pub async fn demo(args: DemoArgs, ascii: bool) -> Result<u8, Exit> {
     effects.push(Effect::LoadProfiles);
     app.set_flash(
         format!(
-            "Demo: a scripted mail server on 127.0.0.1:{} that refuses to relay without a login. Press e to change the settings, r to run again.",
-            server.port()
+            "Demo: a scripted mail server on 127.0.0.1:{} refuses to relay without a login. Try the fix: press e, then 4; the demo password is {}.",
+            server.port(),
+            crate::demo::DEMO_PASSWORD
         ),
         false,
     );
@@ -264,7 +265,17 @@ fn export(app: &App, format: Format) -> Result<PathBuf, String> {
         .map(|d| d.as_secs())
         .unwrap_or(0);
     let stem = format!("smtp-doctor-{server}-{}", utc_stamp(secs));
-    write_new(&app.export_dir, &stem, ext, text.as_bytes())
+    // The working directory first; the home directory when it is not writable.
+    write_new(&app.export_dir, &stem, ext, text.as_bytes()).or_else(|first| match std::env::var_os(
+        "HOME",
+    )
+    .map(PathBuf::from)
+    {
+        Some(home) if home != app.export_dir => {
+            write_new(&home, &stem, ext, text.as_bytes()).map_err(|_| first)
+        }
+        _ => Err(first),
+    })
 }
 
 /// Creates `dir/stem.ext` (or `stem-2.ext`…) without replacing anything.
@@ -426,7 +437,7 @@ async fn run_app(
     if !io::stdout().is_terminal() || !io::stdin().is_terminal() {
         return Err(Exit(
             EXIT_USAGE,
-            "the interactive screen needs a terminal; in scripts use `smtp-doctor check …` (see --help)"
+            "the interactive screen needs a terminal; in scripts use `smtp-doctor check ...` (see --help)"
                 .into(),
         ));
     }
