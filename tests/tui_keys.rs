@@ -621,3 +621,63 @@ fn explain_updates_as_you_type() {
     press(&mut a, [key(KeyCode::Esc)]);
     assert!(matches!(a.screen, Screen::Start(_)));
 }
+
+#[test]
+fn wizard_asks_dns_about_a_custom_domain_and_takes_what_it_finds() {
+    let mut a = app();
+    press(&mut a, [key(KeyCode::Enter)]);
+    type_text(&mut a, "someone@contoso.example");
+    let fx = press(&mut a, [key(KeyCode::Enter)]);
+    assert!(
+        fx.iter().any(
+            |e| matches!(e, Effect::DetectProvider { domain, .. } if domain == "contoso.example")
+        ),
+        "{fx:?}"
+    );
+    assert!(wizard(&a).suggestion.is_none());
+    // The MX points at Microsoft 365: its preset is offered.
+    press(
+        &mut a,
+        [Msg::ProviderDetected {
+            domain: "contoso.example".into(),
+            provider: "microsoft365".into(),
+        }],
+    );
+    let s = wizard(&a)
+        .suggestion
+        .clone()
+        .expect("a suggestion from the MX");
+    assert_eq!(s.server, "smtp.office365.com");
+    // A well-known domain needs no lookup.
+    let mut a = app();
+    press(&mut a, [key(KeyCode::Enter)]);
+    type_text(&mut a, "someone@gmail.com");
+    let fx = press(&mut a, [key(KeyCode::Enter)]);
+    assert!(
+        !fx.iter()
+            .any(|e| matches!(e, Effect::DetectProvider { .. })),
+        "{fx:?}"
+    );
+    // An SRV record names the server when no provider is known.
+    let mut a = app();
+    press(&mut a, [key(KeyCode::Enter)]);
+    type_text(&mut a, "someone@small.example");
+    press(&mut a, [key(KeyCode::Enter)]);
+    press(
+        &mut a,
+        [Msg::SrvDetected {
+            domain: "small.example".into(),
+            server: "mail.small.example".into(),
+            port: 465,
+            security: Security::Tls,
+        }],
+    );
+    let s = wizard(&a)
+        .suggestion
+        .clone()
+        .expect("a suggestion from SRV");
+    assert_eq!(
+        (s.server.as_str(), s.port, s.security),
+        ("mail.small.example", 465, Security::Tls)
+    );
+}

@@ -11,6 +11,7 @@
 //! the CLI consume alike. A run is cancelled by dropping or cancelling its
 //! [`Run`]; every network step has a timeout and every read a size bound.
 
+pub mod autodetect;
 pub mod dns;
 pub mod domains;
 mod incoming;

@@ -18,7 +18,7 @@ use super::wizard::{self, WizardState};
 use crate::probe::Event;
 use crate::profile::Profile;
 use crate::report::Format;
-use crate::settings::Settings;
+use crate::settings::{Security, Settings};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use std::path::PathBuf;
 
@@ -51,6 +51,13 @@ pub enum Msg {
         domain: String,
         provider: String,
     },
+    /// The domain publishes its submission server in SRV records (RFC 6186).
+    SrvDetected {
+        domain: String,
+        server: String,
+        port: u16,
+        security: Security,
+    },
     /// A signal (SIGTERM, SIGHUP, SIGINT) or the end of the input.
     Quit,
 }
@@ -81,6 +88,12 @@ pub enum Effect {
     },
     /// Write the dashboard's report to a file.
     Export(Format),
+    /// Look up a custom domain's MX and SRV records for a suggestion, with
+    /// the resolver these settings name.
+    DetectProvider {
+        domain: String,
+        settings: Box<Settings>,
+    },
 }
 
 /// A profile as the start screen lists it.
@@ -264,6 +277,18 @@ impl App {
             Msg::ProviderDetected { domain, provider } => {
                 if let Screen::Wizard(w) = &mut self.screen {
                     w.provider_detected(&domain, &provider);
+                    self.dirty = true;
+                }
+                Vec::new()
+            }
+            Msg::SrvDetected {
+                domain,
+                server,
+                port,
+                security,
+            } => {
+                if let Screen::Wizard(w) = &mut self.screen {
+                    w.srv_detected(&domain, &server, port, security);
                     self.dirty = true;
                 }
                 Vec::new()

@@ -233,6 +233,24 @@ impl Runtime {
                 Some(Msg::ProfileChanged(r))
             }
             Effect::Export(format) => Some(Msg::Exported(export(app, format))),
+            Effect::DetectProvider { domain, settings } => {
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    let found = probe::autodetect::detect(&settings, &domain).await;
+                    let msg = match (found.provider, found.srv) {
+                        (Some(provider), _) => Msg::ProviderDetected { domain, provider },
+                        (None, Some((server, port, security))) => Msg::SrvDetected {
+                            domain,
+                            server,
+                            port,
+                            security,
+                        },
+                        (None, None) => return,
+                    };
+                    let _ = tx.send(msg);
+                });
+                None
+            }
         }
     }
 }

@@ -538,6 +538,21 @@ impl WizardState {
         }
     }
 
+    /// The domain's own SRV record names its submission server.
+    pub fn srv_detected(&mut self, domain: &str, server: &str, port: u16, security: Security) {
+        if self.suggestion.is_some() || !domain.eq_ignore_ascii_case(&self.suggestion_for) {
+            return;
+        }
+        self.suggestion = Some(Suggestion {
+            // No provider name: the domain itself published the server.
+            provider: String::new(),
+            server: server.to_string(),
+            port,
+            security,
+        });
+        self.use_preset = self.server.value().trim().is_empty();
+    }
+
     fn apply_preset(&mut self) {
         if let (true, Some(s)) = (self.use_preset, self.suggestion.clone()) {
             self.server.set(&s.server);
@@ -709,12 +724,21 @@ fn forward(app: &mut App) -> Vec<Effect> {
         refuse(w);
         return Vec::new();
     }
+    let mut effects = Vec::new();
     if w.step == Step::Email {
         w.refresh_suggestion();
+        // Not a well-known domain: its MX may still name the provider
+        // (a Microsoft 365 or Google MX), or its SRV the server.
+        if w.suggestion.is_none() && !w.suggestion_for.is_empty() {
+            effects.push(Effect::DetectProvider {
+                domain: w.suggestion_for.clone(),
+                settings: Box::new(w.settings()),
+            });
+        }
     }
     let next = w.step.next();
     w.go(next);
-    Vec::new()
+    effects
 }
 
 /// Shows every error of the step and focuses the first bad input.
@@ -821,6 +845,12 @@ fn provider_intro(w: &WizardState) -> String {
         w.suggestion_for.clone()
     };
     match &w.suggestion {
+        Some(s) if s.provider.is_empty() => format!(
+            "{domain} publishes its outgoing server in DNS (an SRV record): {} port {}, {}.",
+            s.server,
+            s.port,
+            s.security.label()
+        ),
         Some(s) => format!(
             "{domain} is a {} address. Its outgoing server settings are: {} port {}, {}.",
             s.provider,

@@ -12,7 +12,7 @@
 # Needs root (it installs openssh-server and tmux when missing, and runs
 # sshd) and a running test bed: tests/run.sh starts it and sets
 # SMTP_DOCTOR_TESTBED to its state directory. The binary is
-# target/debug/smtp-doctor (built when missing) or $SMTP_DOCTOR_BIN.
+# target/debug/smtp-doctor (under $CARGO_TARGET_DIR when set; built when missing) or $SMTP_DOCTOR_BIN.
 #
 # The TUI takes the test bed's DNS server and CA from the environment
 # (SMTP_DOCTOR_DNS, SMTP_DOCTOR_ECHO_DNS, SMTP_DOCTOR_CA_FILE), passed on
@@ -22,7 +22,7 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-bin="${SMTP_DOCTOR_BIN:-$root/target/debug/smtp-doctor}"
+bin="${SMTP_DOCTOR_BIN:-${CARGO_TARGET_DIR:-$root/target}/debug/smtp-doctor}"
 port=2222
 session="smtp-doctor-e2e-$$"
 
@@ -177,9 +177,12 @@ wait_for 'Step 1 of 6'
 text 'alice@smtpd.test'
 keys Enter
 wait_for 'Step 2 of 6'
+# smtpd.test publishes its submission server in SRV records (RFC 6186 and
+# 8314): the wizard finds it and offers it; take the suggestion.
+wait_for 'publishes its outgoing server in DNS' 10
 keys Enter
 wait_for 'Step 3 of 6'
-text 'mail.smtpd.test'
+screen | grep -qF 'mail.smtpd.test' || fail "the server from the SRV record is not filled in"
 keys Enter
 wait_for 'Step 4 of 6'
 keys Down Down
