@@ -603,7 +603,20 @@ fn domains(b: &mut Board<'_>, s: &Settings) {
     if let Some(o) = b.get(CheckId::NetDnsbl)
         && o.status == Status::Warn
     {
-        b.add("ip-blocklisted", 0.6, evidence(o));
+        // Home and office ranges are listed on policy lists by design;
+        // that matters only when this address hands mail on without a
+        // login, not for authenticated submission through a provider.
+        if s.auth {
+            b.note(
+                o.id,
+                format!(
+                    "{} This matters only when this address sends mail without logging in.",
+                    o.summary
+                ),
+            );
+        } else {
+            b.add("ip-blocklisted", 0.6, evidence(o));
+        }
     }
     if let Some(o) = b.get(CheckId::IncomingLogin) {
         incoming_vs_smtp(b, o);

@@ -840,3 +840,85 @@ fn an_unknown_mailbox_is_recipient_rejected() {
         causes(&v)
     );
 }
+
+#[test]
+fn blocklists_are_asked_only_when_wanted_and_their_codes_are_read() {
+    let Some(tb) = testbed() else { return };
+    let base = [
+        "--server",
+        "mail.smtpd.test",
+        "--user",
+        "alice@smtpd.test",
+        "--to",
+        "someone@external.test",
+    ];
+    let (_, v) = check_json(&tb, &base, Some(PASSWORD));
+    assert_eq!(
+        check_of(&v, "net.dnsbl")["status"],
+        "skip",
+        "off by default"
+    );
+    // 127.0.0.2 is every list's test entry.
+    let (_, v) = check_json(
+        &tb,
+        &[&base[..], &["--dnsbl", "--public-ip", "127.0.0.2"]].concat(),
+        Some(PASSWORD),
+    );
+    let bl = check_of(&v, "net.dnsbl");
+    assert_eq!(bl["status"], "warn", "{bl}");
+    let lists = bl["details"]["lists"].as_array().unwrap();
+    let zen = lists
+        .iter()
+        .find(|l| l["list"] == "zen.spamhaus.org")
+        .unwrap();
+    assert_eq!(zen["listed"], true);
+    assert!(zen["meaning"].as_str().unwrap().contains("SBL"), "{zen}");
+    let barracuda = lists
+        .iter()
+        .find(|l| l["list"] == "b.barracudacentral.org")
+        .unwrap();
+    assert_eq!(barracuda["listed"], false);
+    // After a login the provider's servers send: a note, not a cause.
+    assert!(
+        !causes(&v).contains(&"ip-blocklisted".to_string()),
+        "{:?}",
+        causes(&v)
+    );
+    assert!(
+        v["diagnosis"]["notes"].to_string().contains("listed"),
+        "{}",
+        v["diagnosis"]["notes"]
+    );
+    // Relaying by IP, the listed address is the sender.
+    let (_, v) = check_json(
+        &tb,
+        &[
+            "--server",
+            "ipallowed.smtpd.test",
+            "--port",
+            "25",
+            "--security",
+            "none",
+            "--no-auth",
+            "--from",
+            "device@smtpd.test",
+            "--to",
+            "someone@external.test",
+            "--dnsbl",
+            "--public-ip",
+            "127.0.0.2",
+        ],
+        None,
+    );
+    assert!(
+        causes(&v).contains(&"ip-blocklisted".to_string()),
+        "{:?}",
+        causes(&v)
+    );
+    let (_, v) = check_json(
+        &tb,
+        &[&base[..], &["--dnsbl", "--public-ip", "127.0.0.3"]].concat(),
+        Some(PASSWORD),
+    );
+    assert_eq!(check_of(&v, "net.dnsbl")["status"], "pass");
+}
