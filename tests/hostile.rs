@@ -332,3 +332,81 @@ async fn a_server_echoing_credentials_cannot_leak_the_password() {
         assert!(text.contains("[redacted]"), "{f:?} shows the redaction");
     }
 }
+
+/// A port that drops connection attempts, as a firewall does: a listener
+/// that never accepts, with its queue filled, so further SYNs go unanswered.
+async fn black_hole(addr: &str) -> Option<tokio::net::TcpListener> {
+    let sock = tokio::net::TcpSocket::new_v4().ok()?;
+    sock.bind(addr.parse().ok()?).ok()?;
+    let listener = sock.listen(1).ok()?;
+    for _ in 0..4 {
+        let _ = tokio::time::timeout(Duration::from_millis(200), TcpStream::connect(addr))
+            .await
+            .map(|c| c.map(std::mem::forget));
+    }
+    Some(listener)
+}
+
+/// Port 25 dropped by a firewall while the submission port answers, the
+/// most common reason a device "cannot reach the server": the diagnosis
+/// must say port-blocked and point at 587. Binding 25 and 587 needs root,
+/// which tests/run.sh has; a plain `cargo test` as another user skips.
+#[tokio::test]
+async fn port_25_dropped_while_587_answers_is_port_blocked() {
+    let host = "127.0.0.40";
+    let Some(_hole) = black_hole(&format!("{host}:25")).await else {
+        assert!(
+            std::env::var_os("SMTP_DOCTOR_TESTBED").is_none(),
+            "under tests/run.sh this test must run"
+        );
+        eprintln!("skipped: cannot bind {host}:25 (not root)");
+        return;
+    };
+    let submission = TcpListener::bind(format!("{host}:587"))
+        .await
+        .expect("bind 587");
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = submission.accept().await {
+            tokio::spawn(async move {
+                let _ = s.write_all(b"220 submit.example.test ESMTP\r\n").await;
+                let mut buf = [0u8; 512];
+                while let Ok(n) = s.read(&mut buf).await {
+                    if n == 0 {
+                        return;
+                    }
+                    let reply: &[u8] = if buf.starts_with(b"EHLO") {
+                        b"250-submit.example.test\r\n250-STARTTLS\r\n250 AUTH PLAIN LOGIN\r\n"
+                    } else if buf.starts_with(b"QUIT") {
+                        b"221 bye\r\n"
+                    } else {
+                        b"502 5.5.2 not in this test\r\n"
+                    };
+                    if s.write_all(reply).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    let st = Settings {
+        server: host.into(),
+        ..settings(25)
+    };
+    let out = run(st.clone()).await;
+    let p = get(&out, CheckId::NetPort);
+    assert_eq!(
+        p.detail_str("failure"),
+        Some("timed-out"),
+        "{:?}",
+        p.details
+    );
+    let d = diagnose(&out, &st);
+    assert_eq!(
+        d.cause_ids().first(),
+        Some(&"port-blocked"),
+        "{:?}",
+        d.cause_ids()
+    );
+    let fixes = d.top().unwrap().fixes.join(" ");
+    assert!(fixes.contains("587"), "{fixes}");
+}
