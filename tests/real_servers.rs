@@ -922,3 +922,38 @@ fn blocklists_are_asked_only_when_wanted_and_their_codes_are_read() {
     );
     assert_eq!(check_of(&v, "net.dnsbl")["status"], "pass");
 }
+
+#[test]
+fn incoming_login_over_pop3_with_tls_and_stls() {
+    let Some(tb) = testbed() else { return };
+    for (security, port) in [("tls", 995), ("starttls", 110)] {
+        let args = [
+            "--server",
+            "mail.smtpd.test",
+            "--user",
+            "alice@smtpd.test",
+            "--to",
+            "someone@external.test",
+            "--incoming-server",
+            "mail.smtpd.test",
+            "--incoming-protocol",
+            "pop3",
+            "--incoming-security",
+            security,
+        ];
+        let (_, v) = check_json(&tb, &args, Some(PASSWORD));
+        let inc = check_of(&v, "incoming.login");
+        assert_eq!(inc["status"], "pass", "{security}: {inc}");
+        assert_eq!(inc["details"]["port"], port);
+        let lines = inc["transcript"].to_string();
+        assert!(lines.contains("PASS [redacted]"), "{lines}");
+        assert!(!lines.contains(PASSWORD));
+        let (_, v) = check_json(&tb, &args, Some("Not-Alices-Passw0rd"));
+        assert_eq!(
+            check_of(&v, "incoming.login")["status"],
+            "fail",
+            "{security}"
+        );
+        assert_eq!(causes(&v).first().map(String::as_str), Some("auth-failed"));
+    }
+}

@@ -7,6 +7,7 @@ packages=(
   postfix
   dovecot-core
   dovecot-imapd          # IMAP for incoming.login
+  dovecot-pop3d          # POP3 for incoming.login
   openssl
   tmux
   swaks

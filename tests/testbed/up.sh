@@ -306,19 +306,22 @@ write_dovecot() {
     >"$dovedir/users.smtp"
   printf '%s:{SHA512-CRYPT}%s::::::\n' "$alice_user" "$alice_hash" "$bob_user" "$bob_hash" \
     "$carol_user" "$carol_hash" >"$dovedir/users.imap"
-  chown root:dovecot "$dovedir/users.smtp" "$dovedir/users.imap"
-  chmod 0640 "$dovedir/users.smtp" "$dovedir/users.imap"
+  # POP3 is incoming mail too: the same accounts as IMAP.
+  cp "$dovedir/users.imap" "$dovedir/users.pop3"
+  chown root:dovecot "$dovedir/users.smtp" "$dovedir/users.imap" "$dovedir/users.pop3"
+  chmod 0640 "$dovedir/users.smtp" "$dovedir/users.imap" "$dovedir/users.pop3"
   mkdir -p "$state/mail"
   chown nobody:nogroup "$state/mail"
 
   cat >"$dovedir/dovecot.conf" <<EOF
 # smtp-doctor test bed: Dovecot as the SASL back end of Postfix, and IMAP
-# on 127.0.0.2 (143 with STARTTLS, 993 with implicit TLS) for incoming.login
+# (143 STARTTLS, 993 implicit TLS) and POP3 (110 STLS, 995 implicit TLS) on
+# 127.0.0.2 for incoming.login
 instance_name = smtp-doctor-testbed
 base_dir = $doverun
 state_dir = $dovedir/state
 log_path = $state/dovecot.log
-protocols = imap
+protocols = imap pop3
 listen = 127.0.0.2
 ssl = yes
 ssl_cert = <$tls/mail.smtpd.test.crt
@@ -355,6 +358,18 @@ service imap-login {
   inet_listener imaps {
     address = 127.0.0.2
     port = 993
+    ssl = yes
+  }
+}
+
+service pop3-login {
+  inet_listener pop3 {
+    address = 127.0.0.2
+    port = 110
+  }
+  inet_listener pop3s {
+    address = 127.0.0.2
+    port = 995
     ssl = yes
   }
 }
