@@ -331,30 +331,42 @@ pub struct EchoSource {
     pub label: &'static str,
     pub name: &'static str,
     pub txt: bool,
+    /// Ask for AAAA over IPv6, to learn the IPv6 address the world sees.
+    pub v6: bool,
     /// The service's own name server (asked directly, so it sees our address).
     pub server: &'static str,
 }
 
 /// The echo services, in order of preference. Asked directly of their own
 /// name servers: a recursive resolver would hide our address behind its own.
-pub const ECHO_SOURCES: [EchoSource; 3] = [
+pub const ECHO_SOURCES: [EchoSource; 4] = [
     EchoSource {
         label: "OpenDNS (myip.opendns.com)",
         name: "myip.opendns.com",
         txt: false,
+        v6: false,
         server: "208.67.222.222",
     },
     EchoSource {
         label: "Google (o-o.myaddr.l.google.com)",
         name: "o-o.myaddr.l.google.com",
         txt: true,
+        v6: false,
         server: "216.239.32.10",
     },
     EchoSource {
         label: "Akamai (whoami.akamai.net)",
         name: "whoami.akamai.net",
         txt: false,
+        v6: false,
         server: "193.108.88.1",
+    },
+    EchoSource {
+        label: "OpenDNS over IPv6 (myip.opendns.com AAAA)",
+        name: "myip.opendns.com",
+        txt: false,
+        v6: true,
+        server: "2620:119:35::35",
     },
 ];
 
@@ -380,9 +392,14 @@ pub fn choose_public_ip(
     if let Some(ip) = ehlo_echo.filter(|ip| !is_reserved(*ip)) {
         return Some((ip, "the mail server's EHLO reply".into()));
     }
-    sightings
-        .iter()
-        .find_map(|s| Some((s.ip.as_deref()?.parse().ok()?, s.source.clone())))
+    let answered = |v6: bool| {
+        sightings.iter().find_map(|s| {
+            let ip: IpAddr = s.ip.as_deref()?.parse().ok()?;
+            (ip.is_ipv6() == v6).then(|| (ip, s.source.clone()))
+        })
+    };
+    answered(false)
+        .or_else(|| answered(true))
         .or_else(|| ehlo_echo.map(|ip| (ip, "the mail server's EHLO reply".into())))
 }
 
@@ -443,7 +460,7 @@ async fn ask_echo(r: &TokioResolver, src: &EchoSource) -> Result<IpAddr, String>
             .find_map(|w| w.trim_matches('"').parse::<IpAddr>().ok())
             .ok_or_else(|| "no address in the answer".to_string())
     } else {
-        let v = lookup::addrs(r, src.name, false).await.map_err(|e| e.1)?;
+        let v = lookup::addrs(r, src.name, src.v6).await.map_err(|e| e.1)?;
         v.first()
             .copied()
             .ok_or_else(|| "no address in the answer".to_string())
@@ -459,8 +476,19 @@ pub(super) fn public_ip(
 ) -> (Outcome, Option<IpAddr>) {
     let id = CheckId::NetPublicIp;
     let chosen = choose_public_ip(ctx.settings.public_ip, ehlo_echo, &sightings);
-    let mut seen: Vec<String> = sightings.iter().filter_map(|s| s.ip.clone()).collect();
-    if let Some(e) = ehlo_echo {
+    let ipv6 = sightings
+        .iter()
+        .filter_map(|s| s.ip.as_deref()?.parse::<IpAddr>().ok())
+        .find(IpAddr::is_ipv6);
+    // Disagreement is between answers of the same family.
+    let mut seen: Vec<String> = sightings
+        .iter()
+        .filter_map(|s| s.ip.clone())
+        .filter(|a| a.contains(':') == chosen.as_ref().is_some_and(|c| c.0.is_ipv6()))
+        .collect();
+    if let Some(e) =
+        ehlo_echo.filter(|e| e.is_ipv6() == chosen.as_ref().is_some_and(|c| c.0.is_ipv6()))
+    {
         seen.push(e.to_string());
     }
     seen.sort();
@@ -493,8 +521,12 @@ pub(super) fn public_ip(
             local.map(|l| l.to_string()).unwrap_or_default()
         ));
     }
+    if let Some(v6) = ipv6.filter(|v6| *v6 != ip) {
+        summary.push_str(&format!("; over IPv6 it is {v6}"));
+    }
     let o = Outcome::new(id, status, summary)
         .with("ip", ip.to_string())
+        .with("ipv6", ipv6.map(|a| a.to_string()))
         .with("source", &source)
         .with("version", if ip.is_ipv6() { 6 } else { 4 })
         .with("sources", &sightings)
@@ -700,6 +732,20 @@ mod tests {
             lan
         );
         assert!(choose_public_ip(None, None, &[seen("OpenDNS", None)]).is_none());
+        // IPv4 is the address mail is usually sent from; IPv6 is reported beside it.
+        let both = [
+            seen("OpenDNS over IPv6", Some("2001:db8::9")),
+            seen("Akamai", Some("100.128.0.9")),
+        ];
+        assert_eq!(
+            choose_public_ip(None, None, &both).unwrap().0.to_string(),
+            "100.128.0.9"
+        );
+        let only6 = [seen("OpenDNS over IPv6", Some("2001:db8::9"))];
+        assert_eq!(
+            choose_public_ip(None, None, &only6).unwrap().0.to_string(),
+            "2001:db8::9"
+        );
     }
 
     #[test]
