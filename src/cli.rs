@@ -78,6 +78,9 @@ pub struct CheckArgs {
     /// Allow sending the password without encryption (only with --security none).
     #[arg(long)]
     pub allow_plaintext_auth: bool,
+    /// Log in even when the server's certificate is not trusted (testing only).
+    #[arg(long)]
+    pub insecure_login: bool,
     /// Sender address for MAIL FROM (defaults to the account).
     #[arg(long)]
     pub from: Option<String>,
@@ -133,7 +136,8 @@ pub struct CheckArgs {
 
 #[derive(Args, Debug)]
 pub struct ExplainArgs {
-    /// The text to explain, or - (or nothing) to read standard input.
+    /// The text to explain, or - (or nothing) to read standard input. Text
+    /// that starts with a dash goes after --: explain -- "-ERR ...".
     pub text: Vec<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -171,17 +175,12 @@ pub fn settings_from(args: &CheckArgs, stdin: &mut dyn Read) -> Result<Settings,
             }
         }
     } else if args.password_stdin {
-        let mut buf = String::new();
-        stdin
-            .take(64 * 1024)
-            .read_to_string(&mut buf)
-            .map_err(|e| {
-                Exit(
-                    EXIT_USAGE,
-                    format!("Cannot read the password from standard input: {e}"),
-                )
-            })?;
-        buf.lines().next().unwrap_or("").to_string()
+        crate::tui::secret::read_password_line(stdin).map_err(|e| {
+            Exit(
+                EXIT_USAGE,
+                format!("Cannot read the password from standard input: {e}"),
+            )
+        })?
     } else {
         String::new()
     };
@@ -202,6 +201,7 @@ pub fn settings_from(args: &CheckArgs, stdin: &mut dyn Read) -> Result<Settings,
         security,
         auth: !args.no_auth,
         allow_plaintext_auth: args.allow_plaintext_auth,
+        insecure_login: args.insecure_login,
         sender: args.from.clone().unwrap_or_default(),
         recipient: args.to.clone().unwrap_or_default(),
         helo: args.helo.clone().unwrap_or_default(),

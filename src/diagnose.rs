@@ -540,6 +540,8 @@ fn informational(id: CheckId) -> bool {
             | CheckId::SenderSpf
             | CheckId::RecipientMx
             | CheckId::NetPorts
+            | CheckId::RelayAnonymous
+            | CheckId::IncomingLogin
     )
 }
 
@@ -553,24 +555,21 @@ fn port_state(b: &Board<'_>, port: u16) -> Option<String> {
 /// The recipient's domain, the sender's reputation and reverse DNS.
 fn domains(b: &mut Board<'_>, s: &Settings) {
     if let Some(o) = b.get(CheckId::RecipientMx) {
-        let mx = o
-            .details
-            .get("mx")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        let probed_timeouts = !mx.is_empty()
-            && mx
-                .iter()
-                .filter(|h| h["port25"] != "not-probed")
-                .all(|h| h["port25"] == "timed-out");
         match o.status {
             Status::Fail => b.add("recipient-domain-invalid", 0.85, evidence(o)),
-            Status::Warn if probed_timeouts => {
-                // Port 25 of the MX did not answer. Only evidence when this
-                // network reaches port 25 elsewhere.
+            Status::Warn if o.detail_str("port25_problem").is_some() => {
+                // The MX hosts exist but port 25 refused or ignored us. Only
+                // evidence when this network reaches port 25 elsewhere (the
+                // survey of your own server); many networks block it.
                 if port_state(b, 25).as_deref() == Some("connected") {
-                    b.add("recipient-domain-invalid", 0.5, evidence(o));
+                    let relayed = b
+                        .get(CheckId::Relay)
+                        .is_some_and(|r| r.status == Status::Pass);
+                    b.add(
+                        "recipient-domain-invalid",
+                        if relayed { 0.45 } else { 0.6 },
+                        evidence(o),
+                    );
                 } else {
                     b.note(
                         o.id,
@@ -687,9 +686,15 @@ fn sender_spf(b: &mut Board<'_>, provider: Option<&str>) {
             conf,
         )
     } else if let Some(inc) = include.filter(|inc| {
-        !records
-            .iter()
-            .any(|r| r.contains(&format!("include:{inc}")))
+        // The provider's servers are covered when the evaluation reached
+        // its include anywhere (directly, nested, or through redirect=),
+        // and a domain the provider itself hosts (gmail.com) is its own.
+        let trace = o.detail_str("trace_text").unwrap_or("");
+        let domain = o.detail_str("domain").unwrap_or("");
+        let hosted = provider
+            .and_then(|p| catalog().provider(p))
+            .is_some_and(|p| p.hosts_domain(domain));
+        !hosted && !trace.contains(inc) && !records.iter().any(|r| r.contains(inc))
     }) {
         let refs: Vec<&str> = records.iter().map(String::as_str).collect();
         let m = crate::spf::merge_records(&refs, crate::spf::Addition::Include(inc.to_string()));
@@ -778,13 +783,14 @@ fn detect_provider(b: &Board<'_>, s: &Settings) -> Option<(String, String)> {
             ehlo.extend(caps.iter().filter_map(Value::as_str).map(str::to_string));
         }
     }
-    let sender = s.effective_sender();
-    let domain = sender.rsplit_once('@').map(|(_, d)| d);
+    // The server identifies itself by name, banner and EHLO; the sender's
+    // domain says nothing about it (a contact form may send as a Gmail
+    // address through its own hosting's Postfix).
     let ev = ProviderEvidence {
         server: Some(s.server_name()),
         banner,
         ehlo_lines: &ehlo,
-        sender_domain: domain,
+        sender_domain: None,
         mx_hosts: &[],
     };
     catalog()

@@ -719,8 +719,16 @@ fn merge(p: Settings, f: &Settings, args: &crate::cli::CheckArgs) -> Settings {
     Settings {
         account: pick(args.account.is_some(), &f.account, &p.account),
         login: pick(args.user.is_some(), &f.login, &p.login),
+        // A saved password belongs to the saved server: it is not sent to
+        // another one given with --server.
         password: if password_given {
             f.password.clone()
+        } else if args.server.as_deref().is_some_and(|srv| {
+            !srv.trim()
+                .trim_end_matches('.')
+                .eq_ignore_ascii_case(p.server_name())
+        }) {
+            Password::default()
         } else {
             p.password.clone()
         },

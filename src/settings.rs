@@ -166,6 +166,9 @@ pub struct Settings {
     pub auth: bool,
     /// Allows AUTH over an unencrypted connection (only with security none).
     pub allow_plaintext_auth: bool,
+    /// Sends the password even when the server's certificate is not
+    /// trusted (for testing a server whose certificate is known to be bad).
+    pub insecure_login: bool,
     /// MAIL FROM; empty means "same as the account".
     pub sender: String,
     /// An address at an external domain, for the relay test (RCPT TO).
@@ -250,6 +253,7 @@ impl Default for Settings {
             security: Security::Starttls,
             auth: true,
             allow_plaintext_auth: false,
+            insecure_login: false,
             sender: String::new(),
             recipient: String::new(),
             helo: String::new(),

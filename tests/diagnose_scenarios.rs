@@ -348,10 +348,12 @@ fn recipient_domain_without_working_mx_is_recipient_domain_invalid() {
 
 #[test]
 fn an_mx_silent_on_25_is_only_evidence_when_port_25_works_elsewhere() {
-    let mx = o(CheckId::RecipientMx, Status::Warn, "port 25 did not answer").with(
-        "mx",
-        json!([{"host": "mx.example.net", "port25": "timed-out"}]),
-    );
+    let mx = o(CheckId::RecipientMx, Status::Warn, "port 25 did not answer")
+        .with("port25_problem", "timed-out")
+        .with(
+            "mx",
+            json!([{"host": "mx.example.net", "port25": "timed-out"}]),
+        );
     let blocked_here = ports(json!([{"port": 25, "state": "timed-out", "auth": []}]));
     let d = diagnose(&[mx.clone(), blocked_here], &settings());
     assert!(
@@ -390,5 +392,93 @@ fn a_clean_run_is_ok_with_no_causes() {
         Verdict::Ok,
         "an informational check's error is not a problem: {:?}",
         ids(&d)
+    );
+}
+
+#[test]
+fn a_gmail_user_at_home_is_not_told_to_fix_gmail_dot_com_spf() {
+    // gmail.com's record reaches Google's servers through redirect=; a home
+    // address soft-fails, which does not matter after a login.
+    let s = Settings {
+        server: "smtp.gmail.com".into(),
+        account: "someone@gmail.com".into(),
+        ..settings()
+    };
+    let spf = o(CheckId::SenderSpf, Status::Warn, "gmail.com's SPF soft-fails the home address")
+        .with("result", "softfail")
+        .with("domain", "gmail.com")
+        .with("own_ip_sends", false)
+        .with("records", ["v=spf1 redirect=_spf.google.com"])
+        .with("trace_text", "gmail.com: v=spf1 redirect=_spf.google.com\n  _spf.google.com: v=spf1 include:_netblocks.google.com ~all\n");
+    let out = vec![
+        o(CheckId::Auth, Status::Pass, "logged in").with("auth_offered", true),
+        relay(Status::Pass, true, "250 2.1.5 OK"),
+        spf,
+    ];
+    let d = diagnose(&out, &s);
+    assert_eq!(d.verdict, Verdict::Ok, "{:?}", ids(&d));
+    assert!(!ids(&d).contains(&"spf-not-authorized"));
+}
+
+#[test]
+fn a_custom_domain_on_microsoft_365_without_its_include_gets_the_merged_record() {
+    let s = Settings {
+        server: "smtp.office365.com".into(),
+        account: "it@contoso.example".into(),
+        ..settings()
+    };
+    let spf = o(CheckId::SenderSpf, Status::Warn, "fails")
+        .with("result", "fail")
+        .with("domain", "contoso.example")
+        .with("own_ip_sends", false)
+        .with("records", ["v=spf1 ip4:192.0.2.0/24 -all"])
+        .with(
+            "trace_text",
+            "contoso.example: v=spf1 ip4:192.0.2.0/24 -all\n",
+        );
+    let d = diagnose(&[spf], &s);
+    let top = d.top().expect("a cause");
+    assert_eq!(top.id, "spf-not-authorized");
+    assert!(
+        top.fixes
+            .iter()
+            .any(|f| f.contains("v=spf1 ip4:192.0.2.0/24 include:spf.protection.outlook.com -all")),
+        "{:?}",
+        top.fixes
+    );
+}
+
+#[test]
+fn the_sender_domain_does_not_name_the_server_provider() {
+    // A contact form on shared hosting sends as a Gmail address through
+    // its own Postfix.
+    let s = Settings {
+        server: "mail.hosting.example".into(),
+        sender: "shop@gmail.com".into(),
+        ..settings()
+    };
+    let greeting = o(CheckId::SmtpGreeting, Status::Pass, "greeted")
+        .with("banner", "mail.hosting.example ESMTP Postfix");
+    let d = diagnose(&[greeting], &s);
+    assert_eq!(d.provider.as_deref(), Some("postfix"), "{:?}", d.provider);
+}
+
+#[test]
+fn an_incoming_server_that_is_not_one_does_not_blame_the_password() {
+    let auth = o(CheckId::Auth, Status::Fail, "rejected")
+        .with("auth_offered", true)
+        .with_reply(Reply::parse("535 5.7.3 Authentication unsuccessful"));
+    let inc = o(
+        CheckId::IncomingLogin,
+        Status::Error,
+        "does not answer like an IMAP server",
+    )
+    .with("wrong_service", true);
+    let d = diagnose(&[auth, inc], &settings());
+    let top = d.top().unwrap();
+    assert!(
+        top.confidence < 0.95,
+        "the wrong incoming server is no evidence: {:?}",
+        d.causes
     );
 }

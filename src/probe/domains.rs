@@ -182,7 +182,7 @@ fn mx_outcome(ctx: &Ctx, domain: &str, hosts: Vec<MxHost>, implicit: bool) -> Ou
         )
     } else if probed.iter().all(|h| h.port25 == "refused") && !probed.is_empty() {
         (
-            Status::Fail,
+            Status::Warn,
             format!("The MX hosts of {domain} refuse connections on port 25"),
         )
     } else if probed.iter().any(|h| h.port25 == "timed-out") {
@@ -195,8 +195,16 @@ fn mx_outcome(ctx: &Ctx, domain: &str, hosts: Vec<MxHost>, implicit: bool) -> Ou
     } else {
         (Status::Pass, format!("{domain} receives mail at {names}"))
     };
+    let port25_problem = (greeted == 0 && !probed.is_empty() && !usable.is_empty()).then(|| {
+        if probed.iter().all(|h| h.port25 == "refused") {
+            "refused"
+        } else {
+            "timed-out"
+        }
+    });
     let mut o = Outcome::new(id, status, summary)
         .with("domain", domain)
+        .with("port25_problem", port25_problem)
         .with("implicit_mx", implicit)
         .with("mx", &hosts);
     if implicit {

@@ -78,6 +78,15 @@ pub(super) async fn incoming_login(ctx: &Ctx) -> Outcome {
         )
         .with("accepted", false)
         .with("reply", line),
+        Err(SmtpError::Malformed { line }) => base(
+            Status::Error,
+            format!(
+                "{host}:{} does not answer like an {} server (it said \"{line}\"): check the incoming server, port and protocol",
+                inc.port,
+                inc.protocol.label()
+            ),
+        )
+        .with("wrong_service", true),
         Err(e) => base(
             Status::Error,
             format!("The {} login did not complete: {e}", inc.protocol.label()),
@@ -116,20 +125,45 @@ fn imap_quote(s: &str) -> Option<String> {
 
 type Login = Result<Result<String, String>, SmtpError>;
 
+/// TLS for the incoming session; a certificate that is not trusted ends
+/// it before any password is sent (unless the user insists).
 async fn tls_if(ctx: &Ctx, sess: &mut Session, host: &str) -> Result<(), SmtpError> {
     let setup = ctx.tls.as_ref().map_err(|e| SmtpError::Tls(e.clone()))?;
-    sess.start_tls(setup, host).await.map(|_| ())
+    let info = sess.start_tls(setup, host).await?;
+    match info.problem {
+        Some(p) if !ctx.settings.insecure_login => Err(SmtpError::Tls(format!(
+            "the certificate is not trusted ({}), so the password was not sent",
+            p.as_str()
+        ))),
+        _ => Ok(()),
+    }
 }
 
-/// Reads IMAP lines until the tagged response for `tag`.
+/// Not what an incoming mail server says: a wrong server or port, not a
+/// wrong password.
+fn not_incoming(line: String) -> SmtpError {
+    SmtpError::Malformed { line }
+}
+
+/// Reads IMAP lines until the tagged response for `tag`, all within one
+/// timeout.
 async fn imap_tagged(sess: &mut Session, tag: &str) -> Result<String, SmtpError> {
-    for _ in 0..50 {
-        let line = sess.read_text_line().await?;
-        if line.starts_with(&format!("{tag} ")) {
-            return Ok(line);
+    let limit = sess.timeout();
+    let wait = async {
+        for _ in 0..50 {
+            let line = sess.read_text_line().await?;
+            if line.starts_with(&format!("{tag} ")) {
+                return Ok(line);
+            }
         }
-    }
-    Err(SmtpError::TooManyLines)
+        Err(SmtpError::TooManyLines)
+    };
+    tokio::time::timeout(limit, wait)
+        .await
+        .unwrap_or(Err(SmtpError::Timeout {
+            secs: limit.as_secs(),
+            partial: String::new(),
+        }))
 }
 
 async fn imap(ctx: &Ctx, sess: &mut Session, host: &str, security: Security, login: &str) -> Login {
@@ -138,13 +172,13 @@ async fn imap(ctx: &Ctx, sess: &mut Session, host: &str, security: Security, log
     }
     let greet = sess.read_text_line().await?;
     if !greet.starts_with("* OK") {
-        return Ok(Err(format!("unexpected greeting: {greet}")));
+        return Err(not_incoming(greet));
     }
     if security == Security::Starttls {
         sess.send("a1 STARTTLS").await?;
         let r = imap_tagged(sess, "a1").await?;
         if !r.starts_with("a1 OK") {
-            return Ok(Err(format!("STARTTLS refused: {r}")));
+            return Err(SmtpError::Tls(format!("STARTTLS refused: {r}")));
         }
         tls_if(ctx, sess, host).await?;
     }
@@ -171,13 +205,13 @@ async fn pop3(ctx: &Ctx, sess: &mut Session, host: &str, security: Security, log
     }
     let greet = sess.read_text_line().await?;
     if !greet.starts_with("+OK") {
-        return Ok(Err(format!("unexpected greeting: {greet}")));
+        return Err(not_incoming(greet));
     }
     if security == Security::Starttls {
         sess.send("STLS").await?;
         let r = sess.read_text_line().await?;
         if !r.starts_with("+OK") {
-            return Ok(Err(format!("STLS refused: {r}")));
+            return Err(SmtpError::Tls(format!("STLS refused: {r}")));
         }
         tls_if(ctx, sess, host).await?;
     }
@@ -187,6 +221,7 @@ async fn pop3(ctx: &Ctx, sess: &mut Session, host: &str, security: Security, log
     sess.send(&format!("USER {login}")).await?;
     let r = sess.read_text_line().await?;
     if !r.starts_with("+OK") {
+        // Some servers refuse the user name itself for a bad login.
         return Ok(Err(r));
     }
     let pw = ctx.settings.password.expose().to_string();

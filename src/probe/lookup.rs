@@ -30,7 +30,8 @@ async fn bounded<T>(
     }
 }
 
-/// The TXT strings of `name`, each record's strings joined (RFC 7208 §3.3).
+/// The TXT strings of `name`, each record's strings joined (RFC 7208 §3.3),
+/// with control characters escaped: the text ends up on a terminal.
 pub async fn txt(r: &TokioResolver, name: &str) -> Lookup<Vec<String>> {
     let lookup = bounded(r, r.lookup(fqdn(name), RecordType::TXT)).await?;
     Ok(lookup
@@ -40,7 +41,7 @@ pub async fn txt(r: &TokioResolver, name: &str) -> Lookup<Vec<String>> {
             RData::TXT(t) => Some(
                 t.txt_data
                     .iter()
-                    .map(|part| String::from_utf8_lossy(part).into_owned())
+                    .map(|part| super::smtp::printable(part))
                     .collect::<String>(),
             ),
             _ => None,

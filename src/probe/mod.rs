@@ -60,10 +60,13 @@ impl Ctx {
     /// The text with the password (and its encodings) removed.
     pub fn redact(&self, text: &str) -> String {
         let mut tape = self.tape(CheckId::Send);
-        tape.add_secret(&base64::Engine::encode(
-            &base64::engine::general_purpose::STANDARD,
+        let b64 = |t: &str| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, t);
+        let (login, pw) = (
+            self.settings.effective_login(),
             self.settings.password.expose(),
-        ));
+        );
+        tape.add_secret(&b64(pw));
+        tape.add_secret(&b64(&format!("\0{login}\0{pw}")));
         tape.redact(text)
     }
 
@@ -299,7 +302,10 @@ async fn server_checks(ctx: &Ctx, facts: watch::Sender<Option<SessionFacts>>) {
             &[CheckId::Send],
             "Skipped: the relay test did not pass, so the message would be refused",
         ),
-        (true, Some(ip)) => ctx.timed(CheckId::Send, send::send(ctx, ip)).await,
+        (true, Some(ip)) => {
+            let local = facts.borrow().and_then(|f| f.local);
+            ctx.timed(CheckId::Send, send::send(ctx, ip, local)).await
+        }
     }
 }
 

@@ -44,7 +44,7 @@ fn message(sender: &str, rcpt: &str) -> Result<Message, String> {
 
 /// Sends the message to `ip` (already resolved, so no other resolver is
 /// asked), verifying the certificate against the server name.
-pub(super) async fn send(ctx: &Ctx, ip: IpAddr) -> Outcome {
+pub(super) async fn send(ctx: &Ctx, ip: IpAddr, local: Option<IpAddr>) -> Outcome {
     let id = CheckId::Send;
     let s = &ctx.settings;
     let host = s.server_name().to_string();
@@ -83,9 +83,17 @@ pub(super) async fn send(ctx: &Ctx, ip: IpAddr) -> Outcome {
         .port(s.port)
         .tls(tls)
         .timeout(Some(ctx.timeout()));
+    // The same EHLO name as the checks used, so a server that accepted
+    // the relay test sees the same client.
     let helo = s.helo.trim();
     if !helo.is_empty() {
         b = b.hello_name(ClientId::Domain(helo.to_string()));
+    } else if let Some(l) = local {
+        let literal = match l {
+            IpAddr::V4(v4) => format!("[{v4}]"),
+            IpAddr::V6(v6) => format!("[IPv6:{v6}]"),
+        };
+        b = b.hello_name(ClientId::Domain(literal));
     }
     if s.auth {
         b = b.credentials(Credentials::new(
@@ -99,7 +107,23 @@ pub(super) async fn send(ctx: &Ctx, ip: IpAddr) -> Outcome {
             .with("sender", &sender)
             .with("recipient", &rcpt)
     };
-    match transport.send(msg).await {
+    // lettre's timeout covers each read, not the whole exchange: a server
+    // that trickles its replies is bounded here.
+    let limit = ctx.timeout() * 4;
+    let sent = match tokio::time::timeout(limit, transport.send(msg)).await {
+        Ok(r) => r,
+        Err(_) => {
+            return base(
+                Status::Fail,
+                format!(
+                    "The server did not finish taking the test message within {} s",
+                    limit.as_secs()
+                ),
+            )
+            .with("error", "timeout");
+        }
+    };
+    match sent {
         Ok(resp) => {
             let text: Vec<&str> = resp.message().collect();
             let reply = format!("{} {}", resp.code(), text.join(" "));

@@ -129,11 +129,16 @@ pub(super) async fn await_greeting(
 ) -> Greeting {
     let addr = sess.peer;
     let timeout = sess.timeout();
+    let heard = sess.sniff_record();
+    // Only a peer that has said nothing at all is probed, and never port
+    // 25: a client that talks before the greeting there is what greeting
+    // delays (Postfix postscreen, sendmail greet_pause) are set to catch.
     let probe = async {
         tokio::time::sleep(SILENT_TLS_PROBE.min(timeout / 2)).await;
+        let silent = heard.lock().map(|b| b.is_empty()).unwrap_or(false);
         match setup {
-            Some(s) => speaks_tls(addr, s, host, timeout).await,
-            None => false,
+            Some(s) if silent && addr.port() != 25 => speaks_tls(addr, s, host, timeout).await,
+            _ => false,
         }
     };
     tokio::pin!(probe);
@@ -282,6 +287,18 @@ fn tls_outcome(info: &TlsInfo, how: &str) -> Outcome {
     o
 }
 
+/// With no trusted roots on this machine every certificate looks
+/// untrusted: say so, rather than blame the server.
+fn trust_store_note(mut o: Outcome, setup: &TlsSetup) -> Outcome {
+    if setup.system_roots == 0 && setup.extra_roots == 0 && o.status == Status::Fail {
+        o.summary.push_str(
+            " — but this computer has no trusted root certificates installed (install the ca-certificates package), so no certificate could be trusted",
+        );
+        o.set("no_trust_store", true);
+    }
+    o
+}
+
 struct Chain<'a> {
     ctx: &'a Ctx,
     sess: Session,
@@ -290,6 +307,8 @@ struct Chain<'a> {
     facts: &'a watch::Sender<Option<SessionFacts>>,
     greeted: watch::Sender<Option<Option<SocketAddr>>>,
     relay_ok: bool,
+    /// Why the server's certificate is not trusted, when it is not.
+    cert_problem: Option<String>,
 }
 
 impl Chain<'_> {
@@ -403,6 +422,7 @@ pub(super) async fn main_chain(
         facts,
         greeted,
         relay_ok: false,
+        cert_problem: None,
     };
     let ok = run_session(&mut chain).await;
     chain.greeted.send_if_modified(|g| {
@@ -452,7 +472,8 @@ async fn run_session(c: &mut Chain<'_>) -> bool {
         let t = ctx.begin(CheckId::Tls);
         match c.sess.start_tls(setup, &c.host).await {
             Ok(info) => {
-                let o = tls_outcome(&info, "implicit TLS");
+                c.cert_problem = info.problem.as_ref().map(|p| p.as_str().to_string());
+                let o = trust_store_note(tls_outcome(&info, "implicit TLS"), setup);
                 c.finish(o, t, CheckId::SmtpGreeting);
             }
             Err(e) => {
@@ -768,9 +789,16 @@ async fn run_starttls(c: &mut Chain<'_>, setup: Option<&TlsSetup>, caps: &Caps) 
             return None;
         }
     };
-    let mut o = tls_outcome(&info, "STARTTLS").with_reply(Some(reply));
+    c.cert_problem = info.problem.as_ref().map(|p| p.as_str().to_string());
+    let mut o = trust_store_note(tls_outcome(&info, "STARTTLS"), setup).with_reply(Some(reply));
     if injected {
         o.set("plaintext_after_starttls", true);
+        if o.status == Status::Pass {
+            o.status = Status::Warn;
+        }
+        o.summary.push_str(
+            "; the server sent unencrypted data right after agreeing to STARTTLS (discarded): a sign of a buggy server or of tampering on the way",
+        );
     }
     let name = helo_name(ctx, c.sess.local);
     let after = match ehlo(&mut c.sess, &name).await {
@@ -822,6 +850,24 @@ async fn run_auth(c: &mut Chain<'_>, caps: &Caps) -> Authed {
         .with("auth_offered", !caps.auth.is_empty());
         c.finish(o, t, CheckId::Relay);
         return Authed::NotAsked;
+    }
+    // A certificate that is not trusted means anyone in the middle could be
+    // the server: the password is not sent unless the user insists.
+    if let Some(problem) = c.cert_problem.clone()
+        && !s.insecure_login
+    {
+        let o = Outcome::new(
+            CheckId::Auth,
+            Status::Skip,
+            format!(
+                "Not attempted: the server's certificate is not trusted ({problem}), so the password could go to an impostor"
+            ),
+        )
+        .with("offered_mechanisms", &caps.auth)
+        .with("auth_offered", !caps.auth.is_empty())
+        .with("withheld_for_certificate", &problem);
+        c.finish(o, t, CheckId::Relay);
+        return Authed::No;
     }
     if !c.sess.is_tls() && !s.allow_plaintext_auth {
         let o = Outcome::new(
@@ -956,8 +1002,13 @@ pub(super) async fn envelope(
     let out = if pipelining {
         sess.send_pipelined(&[&mail, &to]).await?;
         let m = sess.read_reply().await?;
-        let r = sess.read_reply().await?;
-        (m.clone(), if m.is_positive() { Some(r) } else { None })
+        match sess.read_reply().await {
+            Ok(r) => (m.clone(), if m.is_positive() { Some(r) } else { None }),
+            // A server that refuses MAIL (421 and close, say) may never
+            // answer RCPT: its reply to MAIL is the evidence.
+            Err(_) if !m.is_positive() => return Ok((m, None)),
+            Err(e) => return Err(e),
+        }
     } else {
         let m = sess.command(&mail).await?;
         if !m.is_positive() {

@@ -299,6 +299,11 @@ impl Session {
         matches!(self.stream, Some(Stream::Tls(_)))
     }
 
+    /// A live handle on the first bytes the peer sent.
+    pub fn sniff_record(&self) -> Arc<Mutex<Vec<u8>>> {
+        self.sniffed.clone()
+    }
+
     /// The first bytes the peer sent on the raw connection.
     pub fn sniffed(&self) -> Vec<u8> {
         self.sniffed
@@ -360,7 +365,7 @@ impl Session {
                 return Ok(printable(&line));
             }
             if self.buf.len() > MAX_LINE {
-                let preview = printable(&self.buf[..80.min(self.buf.len())]);
+                let preview = cut(&self.tape.redact(&printable(&self.buf)), 80);
                 self.tape
                     .record(Dir::Server, &format!("{preview}… (line too long, cut)"));
                 self.buf.clear();
@@ -372,9 +377,9 @@ impl Session {
                     if !p.is_empty() {
                         p.push('\n');
                     }
-                    p.push_str(&printable(&self.buf[..self.buf.len().min(200)]));
+                    p.push_str(&printable(&self.buf));
                 }
-                self.tape.redact(&p)
+                cut(&self.tape.redact(&p), 400)
             };
             let Some(stream) = self.stream.as_mut() else {
                 return Err(SmtpError::Closed { partial: partial() });
@@ -384,7 +389,7 @@ impl Session {
                 Err(_) => {
                     let p = partial();
                     if !self.buf.is_empty() {
-                        let shown = printable(&self.buf[..self.buf.len().min(200)]);
+                        let shown = cut(&self.tape.redact(&printable(&self.buf)), 200);
                         self.tape
                             .record(Dir::Server, &format!("{shown} (incomplete)"));
                     }
@@ -399,7 +404,7 @@ impl Session {
             if n == 0 {
                 let p = partial();
                 if !self.buf.is_empty() {
-                    let shown = printable(&self.buf[..self.buf.len().min(200)]);
+                    let shown = cut(&self.tape.redact(&printable(&self.buf)), 200);
                     self.tape.record(
                         Dir::Server,
                         &format!("{shown} (connection closed mid-line)"),
@@ -548,6 +553,12 @@ pub fn printable(bytes: &[u8]) -> String {
         }
     }
     out
+}
+
+/// The first `max` characters (secrets are redacted before a cut, so a
+/// cut never leaves half a secret behind).
+fn cut(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
 }
 
 /// What a peer that did not greet like an SMTP server seems to be.

@@ -26,6 +26,7 @@ pub mod dashboard;
 pub mod explain;
 pub mod field;
 pub mod modal;
+pub mod secret;
 pub mod start;
 pub mod theme;
 pub mod view;
