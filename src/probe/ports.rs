@@ -207,7 +207,7 @@ async fn survey_smtp(
             }
         }
     }
-    sess.quit().await;
+    sess.quit_nowait().await;
 }
 
 fn apply_caps(rep: &mut PortReport, caps: &Caps) {

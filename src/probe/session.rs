@@ -999,26 +999,30 @@ pub(super) async fn envelope(
 ) -> Result<(Reply, Option<Reply>), SmtpError> {
     let mail = format!("MAIL FROM:<{sender}>");
     let to = format!("RCPT TO:<{rcpt}>");
-    let out = if pipelining {
-        sess.send_pipelined(&[&mail, &to]).await?;
+    if pipelining {
+        // One write for the whole envelope and its end (RFC 2920: RSET
+        // may be pipelined, QUIT ends the group): one round trip in all.
+        sess.send_pipelined(&[&mail, &to, "RSET", "QUIT"]).await?;
         let m = sess.read_reply().await?;
-        match sess.read_reply().await {
+        let out = match sess.read_reply().await {
             Ok(r) => (m.clone(), if m.is_positive() { Some(r) } else { None }),
             // A server that refuses MAIL (421 and close, say) may never
             // answer RCPT: its reply to MAIL is the evidence.
-            Err(_) if !m.is_positive() => return Ok((m, None)),
+            Err(_) if !m.is_positive() => (m, None),
             Err(e) => return Err(e),
-        }
+        };
+        // The replies to RSET and QUIT come in the same flight.
+        sess.finish_quit().await;
+        return Ok(out);
+    }
+    let m = sess.command(&mail).await?;
+    let out = if !m.is_positive() {
+        (m, None)
     } else {
-        let m = sess.command(&mail).await?;
-        if !m.is_positive() {
-            (m, None)
-        } else {
-            let r = sess.command(&to).await?;
-            (m, Some(r))
-        }
+        let r = sess.command(&to).await?;
+        (m, Some(r))
     };
-    sess.rset_and_quit(pipelining).await;
+    sess.rset_and_quit(false).await;
     Ok(out)
 }
 
@@ -1119,9 +1123,31 @@ pub(super) async fn anonymous_relay(
     // does not talk SMTP is not reported twice.
     let t = ctx.begin(id);
     let mut tape = ctx.tape(id);
-    let o = match anonymous_session(ctx, addr, &mut tape).await {
-        Ok(o) => o,
-        Err(o) => o,
+    let mut verdict = greeted.clone();
+    let main_failed = async move {
+        loop {
+            let now = *verdict.borrow_and_update();
+            match now {
+                Some(None) => return,
+                // Greeted: this branch never ends; the session decides.
+                Some(Some(_)) => std::future::pending::<()>().await,
+                None => {}
+            }
+            if verdict.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    // Dropped at once when the main session finds the server does not
+    // greet: nothing to learn, and no reason to wait out its timeout.
+    let o = tokio::select! {
+        r = anonymous_session(ctx, addr, &mut tape) => match r {
+            Ok(o) | Err(o) => o,
+        },
+        () = main_failed => {
+            ctx.skip(&[id], "Skipped: the server did not greet on the main connection");
+            return;
+        }
     };
     let greeted_ok = loop {
         if let Some(v) = *greeted.borrow_and_update() {
@@ -1161,7 +1187,10 @@ async fn anonymous_session(
     let mut sess = Session::new(tcp, std::mem::replace(tape, ctx.tape(id)), ctx.timeout())
         .map_err(|e| err(e.to_string()))?;
     let result = anonymous_steps(ctx, &mut sess, &host).await;
-    sess.quit().await;
+    // A server that never greeted is not kept waiting for a QUIT reply.
+    if result.is_ok() {
+        sess.quit_nowait().await;
+    }
     *tape = std::mem::replace(&mut sess.tape, ctx.tape(id));
     result
 }

@@ -525,6 +525,27 @@ impl Session {
         self.stream = None;
     }
 
+    /// After a pipelined group that ended with RSET and QUIT: reads their
+    /// replies briefly (they come with the others) and closes.
+    pub async fn finish_quit(&mut self) {
+        let saved = self.timeout;
+        self.timeout = saved.min(Duration::from_millis(500));
+        if self.read_reply().await.is_ok() {
+            let _ = self.read_reply().await;
+        }
+        self.timeout = saved;
+        self.stream = None;
+    }
+
+    /// Says QUIT and closes without waiting for the reply: for sessions
+    /// whose end teaches nothing (the port survey).
+    pub async fn quit_nowait(&mut self) {
+        if self.stream.is_some() {
+            let _ = self.send("QUIT").await;
+            self.stream = None;
+        }
+    }
+
     /// Says QUIT and reads the answer briefly; errors do not matter here.
     pub async fn quit(&mut self) {
         if self.stream.is_none() {
