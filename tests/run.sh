@@ -6,12 +6,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Dovecot's socket paths must stay short, so the state lives under /tmp.
+SMTP_DOCTOR_TESTBED_GIVEN="${SMTP_DOCTOR_TESTBED:-}"
 state="${SMTP_DOCTOR_TESTBED:-$(mktemp -d /tmp/smtp-doctor-tb.XXXXXX)}"
 mkdir -p "$state"
 state="$(cd "$state" && pwd)"
 
 bash tests/testbed/install.sh
-trap 'bash tests/testbed/down.sh "$state" >/dev/null 2>&1 || true' EXIT INT TERM
+cleanup() {
+    bash tests/testbed/down.sh "$state" >/dev/null 2>&1 || true
+    # A state directory this script made is removed again.
+    if [ -z "${SMTP_DOCTOR_TESTBED_GIVEN:-}" ]; then rm -rf "$state"; fi
+}
+trap cleanup EXIT INT TERM
 bash tests/testbed/up.sh "$state"
 
 # Under this script the real-server tests must run: they fail, rather than
@@ -21,7 +27,18 @@ export SMTP_DOCTOR_TESTBED="$state"
 # DNS server on loopback, including the public-IP echo names.
 export SMTP_DOCTOR_DNS=127.0.0.2:5353
 export SMTP_DOCTOR_ECHO_DNS=127.0.0.2:5353
-cargo test --all-targets "$@"
-if [ -f tests/e2e/tui_over_ssh.sh ]; then
-    bash tests/e2e/tui_over_ssh.sh
-fi
+log="$state/cargo-test.log"
+cargo test --all-targets "$@" 2>&1 | tee "$log"
+bash tests/e2e/tui_over_ssh.sh
+e2e_passed=1
+
+# One closing line with every count: cargo's per-binary results plus the
+# end-to-end test over SSH.
+awk -v e2e="$e2e_passed" '
+  /^test result:/ {
+    for (i = 1; i <= NF; i++) {
+      if ($(i + 1) ~ /^passed/) p += $i
+      if ($(i + 1) ~ /^failed/) f += $i
+    }
+  }
+  END { printf "tests: %d passed, %d failed\n", p + e2e, f }' "$log"
