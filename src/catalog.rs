@@ -168,6 +168,37 @@ struct ProvidersFile {
     providers: Vec<Provider>,
 }
 
+/// The cause ids of the contract (DESIGN.md): stable, reports and scripts
+/// depend on them; add, never rename.
+pub const CAUSE_IDS: [&str; 26] = [
+    "dns-server-not-found",
+    "server-unreachable",
+    "port-blocked",
+    "wrong-port",
+    "not-smtp",
+    "wrong-security",
+    "tls-required",
+    "tls-certificate",
+    "auth-not-offered",
+    "auth-required",
+    "auth-failed",
+    "auth-disabled",
+    "app-password-required",
+    "auth-mechanism-unsupported",
+    "relay-denied",
+    "ip-not-allowed",
+    "sender-not-permitted",
+    "spf-not-authorized",
+    "reverse-dns-missing",
+    "ip-blocklisted",
+    "rate-limited",
+    "greylisted",
+    "recipient-domain-invalid",
+    "recipient-rejected",
+    "mailbox-full",
+    "message-too-large",
+];
+
 /// The catalog parsed from the embedded assets.
 ///
 /// # Panics

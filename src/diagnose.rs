@@ -625,16 +625,9 @@ fn domains(b: &mut Board<'_>, s: &Settings) {
 /// Whether the server tested is one of the recipient domain's MX hosts.
 fn talks_to_recipient_mx(b: &Board<'_>, s: &Settings) -> bool {
     let server = s.server_name().to_ascii_lowercase();
-    let server_ips: Vec<String> = b
+    let server_ips = b
         .get(CheckId::DnsServer)
-        .and_then(|o| o.details.get("addresses"))
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
+        .map(|o| o.detail_strs("addresses"))
         .unwrap_or_default();
     b.get(CheckId::RecipientMx)
         .and_then(|o| o.details.get("mx"))
@@ -666,17 +659,7 @@ fn sender_spf(b: &mut Board<'_>, provider: Option<&str>) {
         return;
     }
     let own_ip_sends = o.detail_bool("own_ip_sends") == Some(true);
-    let records: Vec<String> = o
-        .details
-        .get("records")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default();
+    let records = o.detail_strs("records");
     let include = provider.and_then(crate::probe::sender_spf::provider_include);
     let (record, warning, conf) = if own_ip_sends {
         let conf = if result == "fail" { 0.75 } else { 0.5 };

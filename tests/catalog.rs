@@ -6,34 +6,7 @@ use smtp_doctor::catalog::{GENERIC, PLACEHOLDERS, SECURITY_VALUES, catalog, plac
 use std::collections::HashSet;
 
 /// The cause ids of DESIGN.md's contract.
-const DESIGN_CAUSES: &[&str] = &[
-    "dns-server-not-found",
-    "server-unreachable",
-    "port-blocked",
-    "wrong-port",
-    "not-smtp",
-    "wrong-security",
-    "tls-required",
-    "tls-certificate",
-    "auth-not-offered",
-    "auth-required",
-    "auth-failed",
-    "auth-disabled",
-    "app-password-required",
-    "auth-mechanism-unsupported",
-    "relay-denied",
-    "ip-not-allowed",
-    "sender-not-permitted",
-    "spf-not-authorized",
-    "reverse-dns-missing",
-    "ip-blocklisted",
-    "rate-limited",
-    "greylisted",
-    "recipient-domain-invalid",
-    "recipient-rejected",
-    "mailbox-full",
-    "message-too-large",
-];
+const DESIGN_CAUSES: &[&str] = &smtp_doctor::catalog::CAUSE_IDS;
 
 /// The provider ids fixes may be keyed by (besides `generic`).
 const PROVIDER_IDS: &[&str] = &[

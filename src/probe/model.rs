@@ -311,6 +311,20 @@ impl Outcome {
         self.details.get(key).and_then(Value::as_str)
     }
 
+    /// A detail that is a list of strings (empty when absent).
+    pub fn detail_strs(&self, key: &str) -> Vec<String> {
+        self.details
+            .get(key)
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     pub fn detail_bool(&self, key: &str) -> Option<bool> {
         self.details.get(key).and_then(Value::as_bool)
     }
