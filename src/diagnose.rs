@@ -436,6 +436,12 @@ fn encryption(b: &mut Board<'_>, s: &Settings) {
             b.add("tls-certificate", 0.9, evidence(o));
         } else if o.detail_bool("starttls_offered") == Some(false) {
             b.add("wrong-security", 0.7, evidence(o));
+        } else if o.detail_str("handshake_failure").is_some() {
+            let mut ev = evidence(o);
+            if let Some(err) = o.detail_str("error") {
+                ev.lines.push(format!("TLS: {err}"));
+            }
+            b.add("tls-handshake-failed", 0.85, ev);
         } else if o.detail_str("mode_mismatch").is_none() {
             b.add("wrong-security", 0.4, evidence(o));
         }

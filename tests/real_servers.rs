@@ -966,3 +966,30 @@ fn incoming_login_over_pop3_with_tls_and_stls() {
         assert_eq!(causes(&v).first().map(String::as_str), Some("auth-failed"));
     }
 }
+
+#[test]
+fn a_server_offering_only_tls_1_0_is_tls_handshake_failed() {
+    let Some(tb) = testbed() else { return };
+    let (run, v) = check_json(
+        &tb,
+        &refs(&alice("mail.smtpd.test", "2587")),
+        Some(PASSWORD),
+    );
+    assert_eq!(run.code, 1);
+    let tls = check_of(&v, "tls");
+    assert_eq!(
+        tls["details"]["handshake_failure"], "protocol-version",
+        "{tls}"
+    );
+    assert_eq!(
+        causes(&v).first().map(String::as_str),
+        Some("tls-handshake-failed"),
+        "{:?}",
+        causes(&v)
+    );
+    assert_eq!(
+        check_of(&v, "auth")["status"],
+        "skip",
+        "no password without encryption"
+    );
+}

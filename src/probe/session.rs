@@ -620,6 +620,33 @@ async fn run_session(c: &mut Chain<'_>) -> bool {
     true
 }
 
+/// Why a handshake failed when the peer does speak TLS: no protocol
+/// version in common (a server still on TLS 1.0/1.1), or no cipher.
+pub(super) fn handshake_failure(e: &SmtpError) -> Option<&'static str> {
+    let SmtpError::Tls(text) = e else { return None };
+    if text.contains("ProtocolVersion")
+        || text.contains("PeerIncompatible")
+        || text.contains("incompatible")
+    {
+        Some("protocol-version")
+    } else if text.contains("HandshakeFailure") || text.contains("InsufficientSecurity") {
+        Some("no-common-cipher")
+    } else {
+        None
+    }
+}
+
+fn handshake_detail(mut o: Outcome, e: &SmtpError) -> Outcome {
+    if let Some(kind) = handshake_failure(e) {
+        o.set("handshake_failure", kind);
+        o.summary.push_str(match kind {
+            "protocol-version" => ": the server and smtp-doctor share no TLS version (the server likely offers only TLS 1.0 or 1.1, which modern programs refuse)",
+            _ => ": the server and smtp-doctor share no cipher",
+        });
+    }
+    o
+}
+
 fn implicit_tls_failure(e: &SmtpError, sniffed: &[u8], port: u16) -> Outcome {
     let text = String::from_utf8_lossy(sniffed);
     if text.starts_with("220") {
@@ -643,7 +670,7 @@ fn implicit_tls_failure(e: &SmtpError, sniffed: &[u8], port: u16) -> Outcome {
         }
         other => format!("The TLS handshake on port {port} failed: {other}"),
     };
-    let mut o = Outcome::new(CheckId::Tls, Status::Fail, summary)
+    let mut o = handshake_detail(Outcome::new(CheckId::Tls, Status::Fail, summary), e)
         .with("mode", "implicit TLS")
         .with("error", e.to_string());
     if let Some(svc) = recognize_service(sniffed) {
@@ -777,10 +804,13 @@ async fn run_starttls(c: &mut Chain<'_>, setup: Option<&TlsSetup>, caps: &Caps) 
     let info = match c.sess.start_tls(setup, &c.host).await {
         Ok(info) => info,
         Err(e) => {
-            let o = Outcome::new(
-                CheckId::Tls,
-                Status::Fail,
-                format!("The TLS handshake after STARTTLS failed: {e}"),
+            let o = handshake_detail(
+                Outcome::new(
+                    CheckId::Tls,
+                    Status::Fail,
+                    format!("The TLS handshake after STARTTLS failed: {e}"),
+                ),
+                &e,
             )
             .with("mode", "STARTTLS")
             .with("error", e.to_string());

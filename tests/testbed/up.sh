@@ -47,13 +47,15 @@ done
 # ---------------------------------------------------------------- addresses
 dns_ip=127.0.0.2
 dns_port=5353
-# host:port:mode:certificate-name, mode = starttls or implicit
+# host:port:mode:certificate-name, mode = starttls, implicit or starttls-old
+# (a server that still offers only TLS 1.0)
 listeners=(
   127.0.0.2:25:starttls:mail.smtpd.test
   127.0.0.2:587:starttls:mail.smtpd.test
   127.0.0.2:465:implicit:mail.smtpd.test
   127.0.0.2:2525:starttls:mail.smtpd.test
   127.0.0.2:2465:implicit:mail.smtpd.test
+  127.0.0.2:2587:starttls-old:mail.smtpd.test
   127.0.0.3:587:starttls:expired.smtpd.test
   127.0.0.4:587:starttls:other.example.test
   127.0.0.5:25:starttls:ipallowed.smtpd.test
@@ -480,6 +482,11 @@ EOF
 127.0.0.2:2525        inet  n       -       n      -      -       smtpd
   -o syslog_name=postfix/alt-submission
   $submission
+127.0.0.2:2587        inet  n       -       n      -      -       smtpd
+  -o syslog_name=postfix/old-tls
+  -o smtpd_tls_protocols=TLSv1
+  -o smtpd_tls_mandatory_protocols=TLSv1
+  $submission
 127.0.0.2:2465        inet  n       -       n      -      -       smtpd
   -o syslog_name=postfix/alt-submissions
   -o smtpd_tls_wrappermode=yes
@@ -590,6 +597,12 @@ check_dns() {
 check_listener() {
   local host port mode name out
   IFS=: read -r host port mode name <<<"$1"
+  if [[ "$mode" == starttls-old ]]; then
+    # Offers only TLS 1.0, which this machine's OpenSSL may refuse too:
+    # ready when it greets.
+    tcp_open "$host:$port"
+    return
+  fi
   local args=(-connect "$host:$port" -brief)
   if [[ "$mode" == starttls ]]; then
     args+=(-starttls smtp)
