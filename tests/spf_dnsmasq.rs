@@ -7,9 +7,6 @@
 
 mod spf_zone;
 
-use hickory_resolver::TokioResolver;
-use hickory_resolver::config::{NameServerConfig, ResolverConfig};
-use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use smtp_doctor::spf::{Evaluation, HickoryDns, SpfDns, Step, evaluate};
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -29,13 +26,7 @@ fn server() -> SocketAddr {
 }
 
 fn resolver() -> HickoryDns {
-    let addr = server();
-    let mut ns = NameServerConfig::udp_and_tcp(addr.ip());
-    for c in &mut ns.connections {
-        c.port = addr.port();
-    }
-    let config = ResolverConfig::from_name_servers(vec![ns]);
-    let mut builder = TokioResolver::builder_with_config(config, TokioRuntimeProvider::default());
+    let mut builder = smtp_doctor::probe::dns::builder_at(server());
     // The temperror scenarios wait for a timeout; keep it short.
     builder.options_mut().timeout = Duration::from_secs(1);
     builder.options_mut().attempts = 1;

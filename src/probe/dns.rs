@@ -2,28 +2,31 @@
 
 use super::model::{CheckId, Outcome, Status};
 use crate::settings::Settings;
-use hickory_resolver::TokioResolver;
 use hickory_resolver::config::{LookupIpStrategy, NameServerConfig, ResolverConfig};
 use hickory_resolver::net::NetError;
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
-use std::net::IpAddr;
+use hickory_resolver::{ResolverBuilder, TokioResolver};
+use std::net::{IpAddr, SocketAddr};
+
+/// A resolver builder that asks one DNS server (UDP, then TCP) at this
+/// address and port.
+pub fn builder_at(server: SocketAddr) -> ResolverBuilder<TokioRuntimeProvider> {
+    let mut ns = NameServerConfig::udp_and_tcp(server.ip());
+    for c in &mut ns.connections {
+        c.port = server.port();
+    }
+    TokioResolver::builder_with_config(
+        ResolverConfig::from_name_servers(vec![ns]),
+        TokioRuntimeProvider::default(),
+    )
+}
 
 /// Builds the resolver for a run: the DNS server override when given,
 /// otherwise the system's configuration.
 pub fn resolver(settings: &Settings) -> Result<(TokioResolver, String), String> {
     let (builder, label) = match settings.dns_addr() {
         Some(Err(e)) => return Err(e),
-        Some(Ok(sa)) => {
-            let mut ns = NameServerConfig::udp_and_tcp(sa.ip());
-            for c in &mut ns.connections {
-                c.port = sa.port();
-            }
-            let config = ResolverConfig::from_name_servers(vec![ns]);
-            (
-                TokioResolver::builder_with_config(config, TokioRuntimeProvider::default()),
-                sa.to_string(),
-            )
-        }
+        Some(Ok(sa)) => (builder_at(sa), sa.to_string()),
         None => (
             TokioResolver::builder_tokio()
                 .map_err(|e| format!("cannot read the system's DNS configuration: {e}"))?,

@@ -444,16 +444,7 @@ pub(super) async fn echo_sightings(ctx: &Ctx) -> Vec<IpSighting> {
 }
 
 fn echo_resolver(server: SocketAddr, timeout: Duration) -> Result<TokioResolver, String> {
-    use hickory_resolver::config::{NameServerConfig, ResolverConfig};
-    use hickory_resolver::net::runtime::TokioRuntimeProvider;
-    let mut ns = NameServerConfig::udp_and_tcp(server.ip());
-    for c in &mut ns.connections {
-        c.port = server.port();
-    }
-    let mut b = TokioResolver::builder_with_config(
-        ResolverConfig::from_name_servers(vec![ns]),
-        TokioRuntimeProvider::default(),
-    );
+    let mut b = super::dns::builder_at(server);
     b.options_mut().timeout = timeout;
     b.options_mut().attempts = 1;
     b.options_mut().cache_size = 0;
