@@ -10,6 +10,7 @@ pub mod classify;
 pub mod cli;
 pub mod demo;
 pub mod diagnose;
+pub mod exit;
 pub mod explain;
 pub mod probe;
 pub mod profile;

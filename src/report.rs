@@ -12,11 +12,25 @@ use std::fmt::Write as _;
 
 pub const SCHEMA: u32 = 1;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
     Text,
     Json,
     Markdown,
+}
+
+impl Format {
+    /// The names a user types, in the order help lists them.
+    pub const NAMES: [&'static str; 3] = ["text", "json", "markdown"];
+
+    pub fn parse(name: &str) -> Option<Format> {
+        match name {
+            "text" => Some(Format::Text),
+            "json" => Some(Format::Json),
+            "markdown" | "md" => Some(Format::Markdown),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Serialize)]

@@ -2,10 +2,10 @@
 //! server (dnsmasq) on loopback, as started by `tests/run.sh` through
 //! `tests/testbed/up.sh`. See tests/testbed/README.md for the addresses.
 //!
-//! When `SMTP_DOCTOR_TESTBED` names the test bed's state directory, these
-//! tests must run and fail loudly if the servers are not there. Without it
-//! (a plain `cargo test` on a machine without the servers) they are skipped
-//! with a message.
+//! Every test here is `#[ignore = "needs the test bed"]`: a plain
+//! `cargo test` reports them as ignored, and `tests/run.sh` runs them with
+//! `--include-ignored` after starting the servers, so a missing server is a
+//! failure, never a silent pass.
 
 use serde_json::Value;
 use std::io::Write;
@@ -15,28 +15,24 @@ use std::process::{Command, Stdio};
 const PASSWORD: &str = "Corr3ct-H0rse-Battery";
 const DNS: &str = "127.0.0.2:5353";
 
-fn testbed() -> Option<PathBuf> {
-    match std::env::var_os("SMTP_DOCTOR_TESTBED") {
-        Some(dir) => {
-            let dir = PathBuf::from(dir);
-            assert!(
-                dir.join("ca.pem").is_file(),
-                "SMTP_DOCTOR_TESTBED is set but {} has no ca.pem: is the test bed up?",
-                dir.display()
-            );
-            assert!(
-                std::net::TcpStream::connect("127.0.0.2:587").is_ok(),
-                "SMTP_DOCTOR_TESTBED is set but Postfix does not answer on 127.0.0.2:587"
-            );
-            Some(dir)
-        }
-        None => {
-            eprintln!(
-                "skipped: SMTP_DOCTOR_TESTBED is not set (run tests/run.sh for the real-server tests)"
-            );
-            None
-        }
-    }
+/// The running test bed's state directory. These tests are ignored under a
+/// plain `cargo test`; `tests/run.sh` runs them with `--include-ignored`,
+/// and then a missing test bed is a failure, never a skip.
+fn testbed() -> PathBuf {
+    let dir = PathBuf::from(
+        std::env::var_os("SMTP_DOCTOR_TESTBED")
+            .expect("SMTP_DOCTOR_TESTBED is not set: run tests/run.sh, which starts the test bed"),
+    );
+    assert!(
+        dir.join("ca.pem").is_file(),
+        "SMTP_DOCTOR_TESTBED is set but {} has no ca.pem: is the test bed up?",
+        dir.display()
+    );
+    assert!(
+        std::net::TcpStream::connect("127.0.0.2:587").is_ok(),
+        "SMTP_DOCTOR_TESTBED is set but Postfix does not answer on 127.0.0.2:587"
+    );
+    dir
 }
 
 struct Run {
@@ -141,8 +137,9 @@ fn refs(v: &[String]) -> Vec<&str> {
 }
 
 #[test]
+#[ignore = "needs the test bed"]
 fn good_credentials_relay_is_accepted() {
-    let Some(tb) = testbed() else { return };
+    let tb = testbed();
     let (run, v) = check_json(&tb, &refs(&alice("mail.smtpd.test", "587")), Some(PASSWORD));
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert_eq!(v["schema"], 1);
@@ -172,8 +169,9 @@ fn good_credentials_relay_is_accepted() {
 }
 
 #[test]
+#[ignore = "needs the test bed"]
 fn wrong_password_is_auth_failed_and_never_printed() {
-    let Some(tb) = testbed() else { return };
+    let tb = testbed();
     let wrong = "Wr0ng-Passw0rd-Here";
     let (run, v) = check_json(&tb, &refs(&alice("mail.smtpd.test", "587")), Some(wrong));
     assert_eq!(run.code, 1);
@@ -210,8 +208,9 @@ fn wrong_password_is_auth_failed_and_never_printed() {
 }
 
 #[test]
+#[ignore = "needs the test bed"]
 fn auth_off_on_port_25_gets_postfix_relay_access_denied() {
-    let Some(tb) = testbed() else { return };
+    let tb = testbed();
     let (run, v) = check_json(
         &tb,
         &[
@@ -254,8 +253,9 @@ fn auth_off_on_port_25_gets_postfix_relay_access_denied() {
 }
 
 #[test]
+#[ignore = "needs the test bed"]
 fn implicit_tls_on_a_plaintext_port_is_wrong_security() {
-    let Some(tb) = testbed() else { return };
+    let tb = testbed();
     let (run, v) = check_json(
         &tb,
         &refs(
@@ -281,8 +281,9 @@ fn implicit_tls_on_a_plaintext_port_is_wrong_security() {
 }
 
 #[test]
+#[ignore = "needs the test bed"]
 fn starttls_on_an_implicit_tls_port_is_wrong_security() {
-    let Some(tb) = testbed() else { return };
+    let tb = testbed();
     let (run, v) = check_json(
         &tb,
         &refs(
@@ -306,8 +307,9 @@ fn starttls_on_an_implicit_tls_port_is_wrong_security() {
 }
 
 #[test]
+#[ignore = "needs the test bed"]
 fn certificate_problems_are_named_and_the_conversation_goes_on() {
-    let Some(tb) = testbed() else { return };
+    let tb = testbed();
     for (server, port, sec, problem) in [
         ("expired.smtpd.test", "587", "starttls", "expired"),
         ("wrongname.smtpd.test", "587", "starttls", "wrong-name"),
@@ -342,8 +344,9 @@ fn certificate_problems_are_named_and_the_conversation_goes_on() {
 }
 
 #[test]
+#[ignore = "needs the test bed"]
 fn closed_port_is_wrong_port() {
-    let Some(tb) = testbed() else { return };
+    let tb = testbed();
     let (run, v) = check_json(
         &tb,
         &refs(&alice("mail.smtpd.test", "2526")),
@@ -366,8 +369,9 @@ fn closed_port_is_wrong_port() {
 }
 
 #[test]
+#[ignore = "needs the test bed"]
 fn unknown_server_name_is_dns_server_not_found() {
-    let Some(tb) = testbed() else { return };
+    let tb = testbed();
     let (run, v) = check_json(
         &tb,
         &refs(&alice("nosuchhost.smtpd.test", "587")),
@@ -392,8 +396,9 @@ fn unknown_server_name_is_dns_server_not_found() {
 }
 
 #[test]
+#[ignore = "needs the test bed"]
 fn no_encryption_on_submission_is_tls_required() {
-    let Some(tb) = testbed() else { return };
+    let tb = testbed();
     let (run, v) = check_json(
         &tb,
         &[
@@ -429,8 +434,9 @@ fn no_encryption_on_submission_is_tls_required() {
 }
 
 #[test]
+#[ignore = "needs the test bed"]
 fn sending_as_someone_else_is_sender_not_permitted() {
-    let Some(tb) = testbed() else { return };
+    let tb = testbed();
     let (run, v) = check_json(
         &tb,
         &[
@@ -466,8 +472,9 @@ fn sending_as_someone_else_is_sender_not_permitted() {
 }
 
 #[test]
+#[ignore = "needs the test bed"]
 fn relay_by_ip_needs_no_login() {
-    let Some(tb) = testbed() else { return };
+    let tb = testbed();
     let (run, v) = check_json(
         &tb,
         &[
@@ -491,8 +498,9 @@ fn relay_by_ip_needs_no_login() {
 }
 
 #[test]
+#[ignore = "needs the test bed"]
 fn text_and_markdown_reports_carry_the_transcript_and_the_fix() {
-    let Some(tb) = testbed() else { return };
+    let tb = testbed();
     let args = [
         "--server",
         "mail.smtpd.test",
@@ -540,8 +548,9 @@ fn mx_run(tb: &Path, rcpt: &str, internal: bool) -> Value {
 }
 
 #[test]
+#[ignore = "needs the test bed"]
 fn recipient_mx_good_null_refusing_and_missing() {
-    let Some(tb) = testbed() else { return };
+    let tb = testbed();
     let v = mx_run(&tb, "someone@external.test", true);
     let mx = check_of(&v, "recipient.mx");
     assert_eq!(mx["status"], "pass", "{mx}");
@@ -583,8 +592,9 @@ fn recipient_mx_good_null_refusing_and_missing() {
 }
 
 #[test]
+#[ignore = "needs the test bed"]
 fn an_mx_on_a_private_address_is_flagged_outside_an_internal_network() {
-    let Some(tb) = testbed() else { return };
+    let tb = testbed();
     let v = mx_run(&tb, "someone@external.test", false);
     let mx = check_of(&v, "recipient.mx");
     assert_eq!(mx["status"], "fail", "{mx}");
@@ -597,8 +607,9 @@ fn an_mx_on_a_private_address_is_flagged_outside_an_internal_network() {
 }
 
 #[test]
+#[ignore = "needs the test bed"]
 fn public_ip_comes_from_the_echo_names_and_dmarc_is_read() {
-    let Some(tb) = testbed() else { return };
+    let tb = testbed();
     let v = mx_run(&tb, "someone@external.test", true);
     let ip = check_of(&v, "net.public_ip");
     assert_eq!(ip["details"]["ip"], "127.0.0.1", "{ip}");
@@ -636,8 +647,9 @@ fn relay_by_ip_from(tb: &Path, sender: &str, public_ip: &str) -> (Run, Value) {
 }
 
 #[test]
+#[ignore = "needs the test bed"]
 fn spf_of_the_sender_domain_is_evaluated_and_the_fix_merges_the_ip() {
-    let Some(tb) = testbed() else { return };
+    let tb = testbed();
     // Addresses from the documentation ranges: data for the evaluation
     // only, nothing connects to them.
     let (run, v) = relay_by_ip_from(&tb, "device@ip4.spf.smtpd.test", "192.0.2.44");
@@ -695,8 +707,9 @@ fn with_incoming(tb: &Path, user: &str, password: &str) -> Value {
 }
 
 #[test]
+#[ignore = "needs the test bed"]
 fn incoming_login_tells_a_wrong_password_from_smtp_login_switched_off() {
-    let Some(tb) = testbed() else { return };
+    let tb = testbed();
     let v = with_incoming(&tb, "alice@smtpd.test", PASSWORD);
     let inc = check_of(&v, "incoming.login");
     assert_eq!(inc["status"], "pass", "{inc}");
@@ -739,8 +752,9 @@ fn incoming_login_tells_a_wrong_password_from_smtp_login_switched_off() {
 }
 
 #[test]
+#[ignore = "needs the test bed"]
 fn send_delivers_one_real_message_only_when_asked() {
-    let Some(tb) = testbed() else { return };
+    let tb = testbed();
     let inbox = tb.join("mail/mailbox.test/inbox/new");
     let count = || std::fs::read_dir(&inbox).map(|d| d.count()).unwrap_or(0);
     let args = [
@@ -787,8 +801,9 @@ fn send_delivers_one_real_message_only_when_asked() {
 }
 
 #[test]
+#[ignore = "needs the test bed"]
 fn relay_refused_by_a_server_that_offers_no_login_is_ip_not_allowed() {
-    let Some(tb) = testbed() else { return };
+    let tb = testbed();
     let (run, v) = check_json(
         &tb,
         &[
@@ -822,8 +837,9 @@ fn relay_refused_by_a_server_that_offers_no_login_is_ip_not_allowed() {
 }
 
 #[test]
+#[ignore = "needs the test bed"]
 fn an_unknown_mailbox_is_recipient_rejected() {
-    let Some(tb) = testbed() else { return };
+    let tb = testbed();
     let (run, v) = check_json(
         &tb,
         &[
@@ -851,8 +867,9 @@ fn an_unknown_mailbox_is_recipient_rejected() {
 }
 
 #[test]
+#[ignore = "needs the test bed"]
 fn blocklists_are_asked_only_when_wanted_and_their_codes_are_read() {
-    let Some(tb) = testbed() else { return };
+    let tb = testbed();
     let base = [
         "--server",
         "mail.smtpd.test",
@@ -933,8 +950,9 @@ fn blocklists_are_asked_only_when_wanted_and_their_codes_are_read() {
 }
 
 #[test]
+#[ignore = "needs the test bed"]
 fn incoming_login_over_pop3_with_tls_and_stls() {
-    let Some(tb) = testbed() else { return };
+    let tb = testbed();
     for (security, port) in [("tls", 995), ("starttls", 110)] {
         let args = [
             "--server",
@@ -968,8 +986,9 @@ fn incoming_login_over_pop3_with_tls_and_stls() {
 }
 
 #[test]
+#[ignore = "needs the test bed"]
 fn a_server_offering_only_tls_1_0_is_tls_handshake_failed() {
-    let Some(tb) = testbed() else { return };
+    let tb = testbed();
     let (run, v) = check_json(
         &tb,
         &refs(&alice("mail.smtpd.test", "2587")),

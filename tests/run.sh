@@ -28,7 +28,7 @@ export SMTP_DOCTOR_TESTBED="$state"
 export SMTP_DOCTOR_DNS=127.0.0.2:5353
 export SMTP_DOCTOR_ECHO_DNS=127.0.0.2:5353
 log="$state/cargo-test.log"
-cargo test --all-targets "$@" 2>&1 | tee "$log"
+cargo test --all-targets "$@" -- --include-ignored 2>&1 | tee "$log"
 bash tests/e2e/tui_over_ssh.sh
 e2e_passed=1
 

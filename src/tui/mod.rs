@@ -26,7 +26,6 @@ pub mod dashboard;
 pub mod explain;
 pub mod field;
 pub mod modal;
-pub mod secret;
 pub mod start;
 pub mod theme;
 pub mod view;
@@ -35,13 +34,11 @@ pub mod wizard;
 pub use app::{App, Effect, ListedProfile, Msg, Screen};
 pub use theme::Theme;
 
-use crate::cli::{EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, Exit};
-use crate::diagnose::diagnose;
+use crate::exit::{EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, Exit};
 use crate::probe::{self, Event};
 use crate::profile::Store;
-use crate::report::{Format, Report};
+use crate::report::Format;
 use crate::settings::Settings;
-use clap::Args;
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use ratatui::crossterm::event::{self as cevent, DisableBracketedPaste, EnableBracketedPaste};
@@ -69,13 +66,6 @@ const TICK: Duration = Duration::from_millis(150);
 /// Messages handled before the next frame, so a burst of transcript lines
 /// costs one redraw.
 const BATCH: usize = 256;
-
-#[derive(Args, Debug, Default)]
-pub struct DemoArgs {
-    /// Print the report instead of opening the interactive screen.
-    #[arg(long)]
-    pub no_tui: bool,
-}
 
 /// The starting settings of a new check.
 pub fn env_defaults() -> Settings {
@@ -112,28 +102,11 @@ pub async fn run(ascii: bool) -> Result<u8, Exit> {
 }
 
 /// `smtp-doctor demo`: the whole app against a scripted server on loopback.
-pub async fn demo(args: DemoArgs, ascii: bool) -> Result<u8, Exit> {
+pub async fn demo(ascii: bool) -> Result<u8, Exit> {
     let server = crate::demo::DemoServer::start()
         .await
         .map_err(|e| Exit(EXIT_INTERNAL, format!("cannot start the demo server: {e}")))?;
     let settings = server.settings();
-    if args.no_tui {
-        let started = std::time::Instant::now();
-        let outcomes = probe::run(settings.clone(), |_| {}).await;
-        let diagnosis = diagnose(&outcomes, &settings);
-        let report = Report {
-            settings: &settings,
-            checks: &outcomes,
-            diagnosis: &diagnosis,
-            total_ms: started.elapsed().as_millis() as u64,
-        };
-        let color =
-            io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-        let mut out = io::stdout().lock();
-        let _ = out.write_all(report.render(Format::Text, color).as_bytes());
-        let _ = out.flush();
-        return Ok(EXIT_OK);
-    }
     let (mut app, store) = new_app(ascii);
     let mut effects = app.begin_run(settings, None, false);
     effects.push(Effect::LoadProfiles);

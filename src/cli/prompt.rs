@@ -8,7 +8,7 @@ pub fn read_password_line(stdin: &mut dyn Read) -> std::io::Result<String> {
     let tty = std::io::stdin().is_terminal();
     if tty {
         eprint!("Password: ");
-        ratatui::crossterm::terminal::enable_raw_mode()?;
+        crossterm::terminal::enable_raw_mode()?;
     }
     let mut line = Vec::new();
     let mut byte = [0u8; 1];
@@ -31,7 +31,7 @@ pub fn read_password_line(stdin: &mut dyn Read) -> std::io::Result<String> {
         }
     };
     if tty {
-        let _ = ratatui::crossterm::terminal::disable_raw_mode();
+        let _ = crossterm::terminal::disable_raw_mode();
         eprintln!();
     }
     result.map(|()| String::from_utf8_lossy(&line).into_owned())

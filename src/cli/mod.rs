@@ -5,16 +5,17 @@ use crate::diagnose::{self, Verdict};
 use crate::probe::{self, Event};
 use crate::report::{Format, Paint, Report};
 use crate::settings::{Incoming, IncomingProtocol, Password, Security, Settings};
+use clap::builder::TypedValueParser as _;
 use clap::{Args, Parser, Subcommand};
 use std::io::{IsTerminal, Read, Write};
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Instant;
 
-pub const EXIT_OK: u8 = 0;
-pub const EXIT_PROBLEM: u8 = 1;
-pub const EXIT_USAGE: u8 = 2;
-pub const EXIT_INTERNAL: u8 = 3;
+pub mod profiles;
+pub mod prompt;
+
+pub use crate::exit::{EXIT_INTERNAL, EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, Exit};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -41,9 +42,16 @@ pub enum Command {
     /// Explain a bounce, an error message or a log line.
     Explain(ExplainArgs),
     /// List, show or delete saved profiles.
-    Profiles(crate::profile::ProfilesArgs),
+    Profiles(profiles::ProfilesArgs),
     /// Open the interactive screen against a built-in server that refuses to relay without login.
-    Demo(crate::tui::DemoArgs),
+    Demo(DemoArgs),
+}
+
+#[derive(Args, Debug, Default)]
+pub struct DemoArgs {
+    /// Print the report instead of opening the interactive screen.
+    #[arg(long)]
+    pub no_tui: bool,
 }
 
 #[derive(Args, Debug)]
@@ -127,7 +135,7 @@ pub struct CheckArgs {
     #[arg(long, default_value_t = 10, value_name = "SECS")]
     pub timeout: u64,
     /// Report format on standard output.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
+    #[arg(long, default_value = "text", value_parser = format_parser())]
     pub format: Format,
     /// No progress lines on standard error.
     #[arg(long, short = 'q')]
@@ -140,7 +148,7 @@ pub struct ExplainArgs {
     /// that starts with a dash goes after --: explain -- "-ERR ...".
     pub text: Vec<String>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
+    #[arg(long, default_value = "text", value_parser = format_parser())]
     pub format: Format,
 }
 
@@ -148,12 +156,15 @@ fn parse_incoming(s: &str) -> Result<IncomingProtocol, String> {
     IncomingProtocol::parse(s).ok_or_else(|| format!("\"{s}\" is not one of imap, pop3"))
 }
 
+/// `--format`: the report formats, listed in `--help`.
+fn format_parser() -> impl clap::builder::TypedValueParser<Value = Format> {
+    clap::builder::PossibleValuesParser::new(Format::NAMES)
+        .map(|name: String| Format::parse(&name).unwrap_or(Format::Text))
+}
+
 fn parse_security(s: &str) -> Result<Security, String> {
     Security::parse(s).ok_or_else(|| format!("\"{s}\" is not one of tls, starttls, none"))
 }
-
-/// An error that ends the program with a code and a message.
-pub struct Exit(pub u8, pub String);
 
 /// Builds the settings from the flags (without validation).
 pub fn settings_from(args: &CheckArgs, stdin: &mut dyn Read) -> Result<Settings, Exit> {
@@ -175,7 +186,7 @@ pub fn settings_from(args: &CheckArgs, stdin: &mut dyn Read) -> Result<Settings,
             }
         }
     } else if args.password_stdin {
-        crate::tui::secret::read_password_line(stdin).map_err(|e| {
+        prompt::read_password_line(stdin).map_err(|e| {
             Exit(
                 EXIT_USAGE,
                 format!("Cannot read the password from standard input: {e}"),
@@ -225,7 +236,7 @@ pub fn settings_from(args: &CheckArgs, stdin: &mut dyn Read) -> Result<Settings,
             }
         }),
     };
-    crate::profile::apply_to_check(args, flags)
+    profiles::apply_to_check(args, flags)
 }
 
 fn color_for(stream_is_tty: bool) -> bool {
@@ -278,6 +289,25 @@ pub async fn check(args: Box<CheckArgs>) -> Result<u8, Exit> {
         Verdict::Ok => EXIT_OK,
         Verdict::Problem => EXIT_PROBLEM,
     })
+}
+
+/// `smtp-doctor demo --no-tui`: the demo's run, printed as a report.
+pub async fn demo_report() -> Result<u8, Exit> {
+    let server = crate::demo::DemoServer::start()
+        .await
+        .map_err(|e| Exit(EXIT_INTERNAL, format!("cannot start the demo server: {e}")))?;
+    let settings = server.settings();
+    let started = Instant::now();
+    let outcomes = probe::run(settings.clone(), |_| {}).await;
+    let diagnosis = diagnose::diagnose(&outcomes, &settings);
+    let report = Report {
+        settings: &settings,
+        checks: &outcomes,
+        diagnosis: &diagnosis,
+        total_ms: started.elapsed().as_millis() as u64,
+    };
+    emit(&report.render(Format::Text, color_for(std::io::stdout().is_terminal())));
+    Ok(EXIT_OK)
 }
 
 pub fn explain(args: ExplainArgs) -> Result<u8, Exit> {

@@ -1,0 +1,102 @@
+//! The arrows between layers point one way: the core (everything under
+//! `src/` but `cli/`, `tui/` and `main.rs`) knows no front end, no argument
+//! parser, no terminal library and no standard output; the two front ends
+//! do not know each other. A change that breaks this fails here.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in fs::read_dir(dir).expect("src/ is readable") {
+        let path = entry.expect("a directory entry").path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// Lines of code without `//` comments, so docs may name what they avoid.
+fn code_lines(path: &Path) -> Vec<(usize, String)> {
+    let text = fs::read_to_string(path).expect("a readable source file");
+    text.lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.split("//").next().unwrap_or("").to_string()))
+        .collect()
+}
+
+fn violations(layer: &str, forbidden: &[&str]) -> Vec<String> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut found = Vec::new();
+    for f in files {
+        let rel = f
+            .strip_prefix(&src)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        let in_layer = match layer {
+            "core" => !(rel.starts_with("cli/") || rel.starts_with("tui/") || rel == "main.rs"),
+            "tui" => rel.starts_with("tui/"),
+            "cli" => rel.starts_with("cli/"),
+            _ => unreachable!(),
+        };
+        if !in_layer {
+            continue;
+        }
+        for (n, line) in code_lines(&f) {
+            for word in forbidden {
+                if line.contains(word) {
+                    found.push(format!("src/{rel}:{n}: `{word}` in {}", line.trim()));
+                }
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn the_core_uses_no_front_end_no_terminal_and_no_stdout() {
+    let v = violations(
+        "core",
+        &[
+            "crate::cli",
+            "crate::tui",
+            "clap::",
+            "ratatui",
+            "crossterm",
+            "println!",
+            "print!(",
+            "eprint",
+            "stdout()",
+            "stderr()",
+        ],
+    );
+    assert!(
+        v.is_empty(),
+        "the core reaches a front end:\n{}",
+        v.join("\n")
+    );
+}
+
+#[test]
+fn the_screen_does_not_use_the_command_line() {
+    let v = violations("tui", &["crate::cli", "clap::"]);
+    assert!(
+        v.is_empty(),
+        "the TUI depends on the CLI:\n{}",
+        v.join("\n")
+    );
+}
+
+#[test]
+fn the_command_line_does_not_use_the_screen() {
+    let v = violations("cli", &["crate::tui", "ratatui"]);
+    assert!(
+        v.is_empty(),
+        "the CLI depends on the TUI:\n{}",
+        v.join("\n")
+    );
+}
