@@ -39,6 +39,8 @@ pub const PLACEHOLDERS: &[&str] = &[
     "suggested_port",
     "suggested_security",
     "spf_record",
+    "cert_names",
+    "mx_addresses",
 ];
 
 /// The `security` values a preset may name: implicit TLS (port 465),
@@ -55,7 +57,7 @@ pub struct Cause {
     pub title: String,
     pub explanation: String,
     /// Fix steps keyed by provider id, plus [`GENERIC`].
-    pub fixes: BTreeMap<String, Vec<String>>,
+    pub fixes: BTreeMap<String, Vec<Fix>>,
     /// Where the facts behind the fixes come from (providers' docs, RFCs).
     #[serde(default)]
     pub sources: Vec<String>,
@@ -63,11 +65,105 @@ pub struct Cause {
 
 impl Cause {
     /// Provider variant when present, else generic.
-    pub fn fixes_for(&self, provider: Option<&str>) -> &[String] {
+    pub fn fixes_for(&self, provider: Option<&str>) -> &[Fix] {
         provider
             .and_then(|p| self.fixes.get(p))
             .or_else(|| self.fixes.get(GENERIC))
             .map_or(&[], Vec::as_slice)
+    }
+}
+
+/// What the diagnosis knows about a run that decides whether a fix step
+/// applies: no step tells a user to do what they already did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Fact {
+    /// The settings do not log in.
+    AuthOff,
+    /// The settings log in.
+    AuthOn,
+    /// The login was tried and accepted.
+    AuthPassed,
+    /// The settings use no encryption.
+    Unencrypted,
+    /// The settings use STARTTLS or SSL/TLS.
+    Encrypted,
+    /// The settings use port 25.
+    Port25,
+    /// The port survey found another port that works with a login.
+    OtherPortWorks,
+}
+
+/// One fix step: its text, when it applies, and whether it is for whoever
+/// runs the server rather than for the user. In the asset a step is a plain
+/// string, or `{"text": …, "when": [facts], "unless": [facts], "admin": true}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Fix {
+    pub text: String,
+    /// Shown only when every one of these holds.
+    pub when: Vec<Fact>,
+    /// Not shown when any of these holds.
+    pub unless: Vec<Fact>,
+    /// A step for the server's administrator, shown after the user's own.
+    pub admin: bool,
+}
+
+impl Fact {
+    /// Facts only a run can establish; without one (`explain`) a step that
+    /// needs them is left out, while steps for a kind of settings stay.
+    pub fn needs_run(self) -> bool {
+        matches!(self, Fact::AuthPassed | Fact::OtherPortWorks)
+    }
+}
+
+impl Fix {
+    /// Whether the step applies to a run with these facts.
+    pub fn applies(&self, facts: &HashSet<Fact>) -> bool {
+        self.when.iter().all(|f| facts.contains(f))
+            && !self.unless.iter().any(|f| facts.contains(f))
+    }
+}
+
+impl std::ops::Deref for Fix {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.text
+    }
+}
+
+impl<'de> Deserialize<'de> for Fix {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Fix, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Full {
+            text: String,
+            #[serde(default)]
+            when: Vec<Fact>,
+            #[serde(default)]
+            unless: Vec<Fact>,
+            #[serde(default)]
+            admin: bool,
+        }
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Form {
+            Text(String),
+            Full(Full),
+        }
+        Ok(match Form::deserialize(d)? {
+            Form::Text(text) => Fix {
+                text,
+                when: Vec::new(),
+                unless: Vec::new(),
+                admin: false,
+            },
+            Form::Full(f) => Fix {
+                text: f.text,
+                when: f.when,
+                unless: f.unless,
+                admin: f.admin,
+            },
+        })
     }
 }
 
@@ -87,6 +183,11 @@ pub struct Preset {
 pub struct Provider {
     pub id: String,
     pub name: String,
+    /// Server software (Postfix, Exim, Exchange) rather than a provider:
+    /// its fixes are hints for whoever runs it, added after the generic
+    /// steps instead of replacing them.
+    #[serde(default)]
+    pub software: bool,
     /// Host names (and their subdomains) of the provider's SMTP servers.
     #[serde(default)]
     pub server_suffixes: Vec<String>,
@@ -168,8 +269,8 @@ struct ProvidersFile {
     providers: Vec<Provider>,
 }
 
-/// The cause ids of the contract (DESIGN.md): stable, reports and scripts
-/// depend on them; add, never rename.
+/// The cause ids DESIGN.md's contract first listed; [`crate::cause::CauseId`]
+/// has every id, these and the ones added since.
 pub const CAUSE_IDS: [&str; 26] = [
     "dns-server-not-found",
     "server-unreachable",

@@ -8,14 +8,16 @@
 //! classified by [`crate::classify`] (codes first, then text), and the cause
 //! texts and fixes come from the catalog in `assets/`.
 
-use crate::catalog::{ProviderEvidence, catalog};
+use crate::catalog::{Fact, Fix, ProviderEvidence, catalog};
+use crate::cause::CauseId;
 use crate::classify;
 use crate::probe::{CheckId, Dir, Outcome, Status};
 use crate::reply::Reply;
 use crate::settings::{Security, Settings};
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashSet};
+use std::net::IpAddr;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -35,14 +37,19 @@ pub struct Evidence {
 /// A likely cause, with why we think so and what to do.
 #[derive(Clone, Debug, Serialize)]
 pub struct Finding {
-    pub id: String,
+    pub id: CauseId,
     pub title: String,
     pub explanation: String,
     /// How strongly the evidence points here, 0 to 1.
     pub confidence: f64,
     pub evidence: Vec<Evidence>,
+    /// What to do: the user's own steps first, then steps for whoever runs
+    /// the server (they start with [`ADMIN_PREFIX`]).
     pub fixes: Vec<String>,
 }
+
+/// How a fix for the server's administrator begins.
+pub const ADMIN_PREFIX: &str = "If you run the server: ";
 
 /// A remark that is not a cause of failure but worth knowing (an open
 /// relay, a certificate close to expiry, "not an open relay").
@@ -58,7 +65,14 @@ pub struct Diagnosis {
     /// The detected provider id (`microsoft365`, `postfix`…), when known.
     pub provider: Option<String>,
     pub provider_name: Option<String>,
+    /// The first step of the mail path (DNS, connection, greeting, TLS,
+    /// login, relay, send) that failed; none when the path passed.
+    pub failed_step: Option<CheckId>,
+    /// What stops this run's mail, most likely first.
     pub causes: Vec<Finding>,
+    /// Findings that do not stop this run's mail: the path passed, or they
+    /// sit off the path before the step where it broke.
+    pub warnings: Vec<Finding>,
     pub notes: Vec<Note>,
 }
 
@@ -71,12 +85,34 @@ impl Diagnosis {
     }
 }
 
+/// The mail path in the order a message travels it.
+pub const MAIL_PATH: [CheckId; 8] = [
+    CheckId::DnsServer,
+    CheckId::NetPort,
+    CheckId::SmtpGreeting,
+    CheckId::SmtpEhlo,
+    CheckId::Tls,
+    CheckId::Auth,
+    CheckId::Relay,
+    CheckId::Send,
+];
+
+/// A cause while the rules run.
+struct Found {
+    id: CauseId,
+    confidence: f32,
+    evidence: Vec<Evidence>,
+}
+
+/// A cause with its tier (see [`tier`]).
+type Ranked = (u8, Found);
+
 /// Collects findings while the rules run.
 struct Board<'a> {
-    by_id: HashMap<CheckId, &'a Outcome>,
-    found: Vec<(String, f32, Vec<Evidence>)>,
+    by_id: BTreeMap<CheckId, &'a Outcome>,
+    found: Vec<Found>,
     notes: Vec<Note>,
-    vars: HashMap<&'static str, String>,
+    vars: BTreeMap<&'static str, String>,
 }
 
 impl<'a> Board<'a> {
@@ -88,14 +124,22 @@ impl<'a> Board<'a> {
         self.get(id).filter(|o| o.status.is_problem())
     }
 
-    fn add(&mut self, cause: &str, confidence: f32, ev: Evidence) {
-        if let Some(f) = self.found.iter_mut().find(|f| f.0 == cause) {
-            f.1 = f.1.max(confidence);
-            if !f.2.contains(&ev) {
-                f.2.push(ev);
+    fn passed(&self, id: CheckId) -> bool {
+        self.get(id).is_some_and(|o| o.status == Status::Pass)
+    }
+
+    fn add(&mut self, cause: CauseId, confidence: f32, ev: Evidence) {
+        if let Some(f) = self.found.iter_mut().find(|f| f.id == cause) {
+            f.confidence = f.confidence.max(confidence);
+            if !f.evidence.contains(&ev) {
+                f.evidence.push(ev);
             }
         } else {
-            self.found.push((cause.to_string(), confidence, vec![ev]));
+            self.found.push(Found {
+                id: cause,
+                confidence,
+                evidence: vec![ev],
+            });
         }
     }
 
@@ -162,23 +206,24 @@ pub fn evidence(o: &Outcome) -> Evidence {
     }
 }
 
-/// The best cause for a server reply, by the classifier.
-fn classified(reply: Option<&Reply>) -> Option<(String, f32)> {
+/// The best cause for a server reply, by the classifier. Classifier
+/// patterns name causes by their wire id; one this build does not know is
+/// no cause.
+fn classified(reply: Option<&Reply>) -> Option<(CauseId, f32)> {
     let r = reply?;
     classify::classify(r)
         .into_iter()
-        .next()
-        .map(|m| (m.cause, m.confidence))
+        .find_map(|m| CauseId::parse(&m.cause).map(|c| (c, m.confidence)))
 }
 
-/// Diagnoses a run. Pure: the same outcomes and settings give the same
-/// diagnosis.
+/// Diagnoses a run. Pure and deterministic: the same outcomes and settings
+/// give the same diagnosis, byte for byte.
 pub fn diagnose(outcomes: &[Outcome], settings: &Settings) -> Diagnosis {
     let mut b = Board {
         by_id: outcomes.iter().map(|o| (o.id, o)).collect(),
         found: Vec::new(),
         notes: Vec::new(),
-        vars: HashMap::new(),
+        vars: BTreeMap::new(),
     };
     fill_vars(&mut b, settings);
     reaching(&mut b);
@@ -186,48 +231,157 @@ pub fn diagnose(outcomes: &[Outcome], settings: &Settings) -> Diagnosis {
     authentication(&mut b, settings);
     relaying(&mut b, settings);
     domains(&mut b, settings);
-    unexplained_failures(&mut b);
 
     let provider = detect_provider(&b, settings);
     sender_spf(&mut b, provider.as_ref().map(|p| p.0.as_str()));
-    let problem = !b.found.is_empty()
-        || outcomes.iter().any(|o| {
-            o.status == Status::Fail || (o.status == Status::Error && !informational(o.id))
-        });
-    let mut found = b.found;
-    found.sort_by(|a, b| b.1.total_cmp(&a.1));
-    let causes = found
+    let failed_step = MAIL_PATH.into_iter().find(|id| b.failed(*id).is_some());
+    if let Some(step) = failed_step {
+        unexplained_failure(&mut b, step);
+    }
+    // A cause that a passed check disproves is never shown.
+    let found: Vec<Found> = std::mem::take(&mut b.found)
         .into_iter()
-        .map(|(id, confidence, evidence)| {
-            let pid = provider.as_ref().map(|p| p.0.as_str());
-            finding(&id, confidence, evidence, pid, &b.vars)
-        })
+        .filter(|f| !f.id.contradicted_by().iter().any(|c| b.passed(*c)))
         .collect();
+    let facts = facts(&b, settings);
+    let pid = provider.as_ref().map(|p| p.0.as_str());
+    let build = |f: Found| {
+        let mut finding = finding(f.id, f.confidence, f.evidence, pid, &b.vars, Some(&facts));
+        finding.evidence.sort_by_key(|e| path_rank(e.check));
+        finding
+    };
+    let (mut causes, mut warnings): (Vec<Ranked>, Vec<Ranked>) = found
+        .into_iter()
+        .map(|f| (tier(&f, failed_step), f))
+        .partition(|(t, _)| *t < 2);
+    let order = |a: &Ranked, z: &Ranked| {
+        a.0.cmp(&z.0)
+            .then(z.1.confidence.total_cmp(&a.1.confidence))
+            .then(a.1.id.cmp(&z.1.id))
+    };
+    causes.sort_by(order);
+    warnings.sort_by(order);
+    let causes = causes.into_iter().map(|(_, f)| build(f)).collect();
+    let warnings = warnings.into_iter().map(|(_, f)| build(f)).collect();
     let (provider, provider_name) = provider.unzip();
     Diagnosis {
-        verdict: if problem {
+        verdict: if failed_step.is_some() {
             Verdict::Problem
         } else {
             Verdict::Ok
         },
         provider,
         provider_name,
+        failed_step,
         causes,
+        warnings,
         notes: b.notes,
     }
 }
 
-/// Builds a finding from the catalog entry of `id`.
+/// Where a check sits on the mail path; checks off it come after.
+fn path_rank(id: CheckId) -> usize {
+    MAIL_PATH
+        .iter()
+        .position(|p| *p == id)
+        .unwrap_or(MAIL_PATH.len())
+}
+
+/// 0: the cause explains the step where the path broke (its evidence comes
+/// from that step, or it names that step and its evidence comes from a
+/// check off the path, like a recipient domain with no mail server when
+/// RCPT failed); 1: evidence from the path but another step; 2: nothing
+/// this run's mail stopped at — a warning.
+fn tier(f: &Found, failed_step: Option<CheckId>) -> u8 {
+    let Some(step) = failed_step else {
+        return 2;
+    };
+    let on_path = |c: CheckId| MAIL_PATH.contains(&c);
+    if f.evidence.iter().any(|e| e.check == step)
+        || (f.id.step() == step && f.evidence.iter().any(|e| !on_path(e.check)))
+    {
+        0
+    } else if f
+        .evidence
+        .iter()
+        .any(|e| on_path(e.check) && path_rank(e.check) <= path_rank(step))
+    {
+        1
+    } else {
+        2
+    }
+}
+
+/// What the run knows that decides which fix steps apply.
+fn facts(b: &Board<'_>, s: &Settings) -> HashSet<Fact> {
+    let mut f = HashSet::new();
+    f.insert(if s.auth { Fact::AuthOn } else { Fact::AuthOff });
+    f.insert(if s.security == Security::None {
+        Fact::Unencrypted
+    } else {
+        Fact::Encrypted
+    });
+    if s.port == 25 {
+        f.insert(Fact::Port25);
+    }
+    if b.passed(CheckId::Auth) {
+        f.insert(Fact::AuthPassed);
+    }
+    if b.vars.contains_key("suggested_port") {
+        f.insert(Fact::OtherPortWorks);
+    }
+    f
+}
+
+/// Placeholders whose value only a run can know; a fix that needs one the
+/// run did not find is left out rather than filled with a guess.
+const RUN_ONLY: [&str; 4] = [
+    "suggested_port",
+    "suggested_security",
+    "cert_names",
+    "mx_addresses",
+];
+
+/// Builds a finding from the catalog entry of `id`. With `facts` (a run)
+/// only the fix steps that apply are kept and every placeholder must be
+/// known; without (`explain`, no run), neutral words fill the gaps.
 pub fn finding(
-    id: &str,
+    id: CauseId,
     confidence: f32,
     evidence: Vec<Evidence>,
     provider: Option<&str>,
-    vars: &HashMap<&'static str, String>,
+    vars: &BTreeMap<&'static str, String>,
+    facts: Option<&HashSet<Fact>>,
 ) -> Finding {
-    let entry = catalog().cause(id);
+    let entry = catalog().cause(id.as_str());
+    let mut user = Vec::new();
+    let mut admin = Vec::new();
+    for fix in entry.map(|c| fix_steps(c, provider)).unwrap_or_default() {
+        match facts {
+            Some(facts) => {
+                let missing = RUN_ONLY
+                    .iter()
+                    .any(|k| fix.text.contains(&format!("{{{k}}}")) && !vars.contains_key(k));
+                if missing || !fix.applies(facts) {
+                    continue;
+                }
+            }
+            None if fix.when.iter().any(|f| f.needs_run()) => continue,
+            None => {}
+        }
+        let text = fill(&fix.text, vars);
+        let (list, text) = if fix.admin {
+            (&mut admin, format!("{ADMIN_PREFIX}{text}"))
+        } else {
+            (&mut user, text)
+        };
+        if !list.contains(&text) {
+            list.push(text);
+        }
+    }
+    user.extend(admin);
     Finding {
-        id: id.to_string(),
+        id,
         title: entry
             .map(|c| c.title.clone())
             .unwrap_or_else(|| id.to_string()),
@@ -236,20 +390,32 @@ pub fn finding(
             .unwrap_or_default(),
         confidence: (f64::from(confidence) * 100.0).round() / 100.0,
         evidence,
-        fixes: entry
-            .map(|c| {
-                c.fixes_for(provider)
-                    .iter()
-                    .map(|f| fill(f, vars))
-                    .collect()
-            })
-            .unwrap_or_default(),
+        fixes: user,
+    }
+}
+
+/// The fix steps for a provider: a provider's own list replaces the generic
+/// one; server software (Postfix, Exim, Exchange) adds its administrator
+/// hints after the generic steps.
+fn fix_steps<'c>(c: &'c crate::catalog::Cause, provider: Option<&str>) -> Vec<&'c Fix> {
+    let software = provider
+        .and_then(|p| catalog().provider(p))
+        .is_some_and(|p| p.software);
+    if software {
+        let generic = c.fixes_for(None).iter();
+        let extra = provider
+            .and_then(|p| c.fixes.get(p))
+            .map(|l| l.iter().filter(|f| f.admin).collect::<Vec<_>>())
+            .unwrap_or_default();
+        generic.chain(extra).collect()
+    } else {
+        c.fixes_for(provider).iter().collect()
     }
 }
 
 /// Words for a placeholder the run does not know (as in `explain`, where
 /// there is no run at all).
-const NEUTRAL: [(&str, &str); 10] = [
+const NEUTRAL: [(&str, &str); 12] = [
     ("server", "your outgoing server"),
     ("port", "the port"),
     ("security", "the encryption setting"),
@@ -263,11 +429,13 @@ const NEUTRAL: [(&str, &str); 10] = [
         "spf_record",
         "an SPF record that lists your sending IP address",
     ),
+    ("cert_names", "the names shown in the certificate"),
+    ("mx_addresses", "private addresses"),
 ];
 
 /// Replaces `{name}` placeholders with what the run knows, and the rest
 /// with neutral words.
-pub fn fill(text: &str, vars: &HashMap<&'static str, String>) -> String {
+pub fn fill(text: &str, vars: &BTreeMap<&'static str, String>) -> String {
     let mut out = text.to_string();
     for (k, v) in vars {
         out = out.replace(&format!("{{{k}}}"), v);
@@ -306,12 +474,25 @@ fn fill_vars(b: &mut Board<'_>, s: &Settings) {
     if let Some(ip) = ip {
         v.insert("ip", ip);
     }
-    let (port, sec) = suggested_port(b.by_id.get(&CheckId::NetPorts).copied(), s.port)
-        .unwrap_or((587, Security::Starttls));
-    let v = &mut b.vars;
-    v.insert("suggested_port", port.to_string());
-    v.insert("suggested_security", sec.label().to_string());
-    v.insert(
+    if let Some((port, sec)) = suggested_port(b.by_id.get(&CheckId::NetPorts).copied(), s.port)
+        .filter(|sug| *sug != (s.port, s.security))
+    {
+        let v = &mut b.vars;
+        v.insert("suggested_port", port.to_string());
+        v.insert("suggested_security", sec.label().to_string());
+    }
+    if let Some(names) = b
+        .by_id
+        .get(&CheckId::Tls)
+        .and_then(|o| o.details.get("certificate"))
+        .and_then(|c| c.get("names"))
+        .and_then(Value::as_array)
+        .filter(|n| !n.is_empty())
+    {
+        let list: Vec<&str> = names.iter().filter_map(Value::as_str).take(5).collect();
+        b.vars.insert("cert_names", list.join(", "));
+    }
+    b.vars.insert(
         "spf_record",
         "(see the sender domain's SPF check)".to_string(),
     );
@@ -362,7 +543,7 @@ fn reaching(b: &mut Board<'_>) {
             Some("nxdomain" | "no-records") => 0.95,
             _ => 0.6,
         };
-        b.add("dns-server-not-found", conf, evidence(o));
+        b.add(CauseId::DnsServerNotFound, conf, evidence(o));
     }
     if let Some(o) = b.failed(CheckId::NetPort) {
         let others_answer = suggested_port(
@@ -371,23 +552,23 @@ fn reaching(b: &mut Board<'_>) {
         )
         .is_some();
         match o.detail_str("failure") {
-            Some("refused") => b.add("wrong-port", 0.9, evidence(o)),
-            Some("timed-out") if others_answer => b.add("port-blocked", 0.95, evidence(o)),
+            Some("refused") => b.add(CauseId::WrongPort, 0.9, evidence(o)),
+            Some("timed-out") if others_answer => b.add(CauseId::PortBlocked, 0.95, evidence(o)),
             Some("timed-out") => {
-                b.add("port-blocked", 0.7, evidence(o));
-                b.add("server-unreachable", 0.5, evidence(o));
+                b.add(CauseId::PortBlocked, 0.7, evidence(o));
+                b.add(CauseId::ServerUnreachable, 0.5, evidence(o));
             }
-            Some("unreachable") => b.add("server-unreachable", 0.9, evidence(o)),
-            _ => b.add("server-unreachable", 0.6, evidence(o)),
+            Some("unreachable") => b.add(CauseId::ServerUnreachable, 0.9, evidence(o)),
+            _ => b.add(CauseId::ServerUnreachable, 0.6, evidence(o)),
         }
         if let Some(p) = b.get(CheckId::NetPorts)
             && others_answer
         {
             b.add(
                 if o.detail_str("failure") == Some("refused") {
-                    "wrong-port"
+                    CauseId::WrongPort
                 } else {
-                    "port-blocked"
+                    CauseId::PortBlocked
                 },
                 0.0,
                 evidence(p),
@@ -400,19 +581,19 @@ fn reaching(b: &mut Board<'_>) {
         }
         if let Some(svc) = o.detail_str("not_smtp") {
             if svc.contains("TLS") {
-                b.add("wrong-security", 0.9, evidence(o));
+                b.add(CauseId::WrongSecurity, 0.9, evidence(o));
             } else {
-                b.add("not-smtp", 0.9, evidence(o));
+                b.add(CauseId::NotSmtp, 0.9, evidence(o));
             }
         } else if o.detail_bool("refused") == Some(true) {
             let (cause, conf) =
-                classified(o.reply.as_ref()).unwrap_or(("ip-blocklisted".into(), 0.5));
-            b.add(&cause, conf, evidence(o));
+                classified(o.reply.as_ref()).unwrap_or((CauseId::IpBlocklisted, 0.5));
+            b.add(cause, conf, evidence(o));
         } else if o.detail_bool("silent") == Some(true) {
-            b.add("port-blocked", 0.6, evidence(o));
-            b.add("not-smtp", 0.4, evidence(o));
+            b.add(CauseId::PortBlocked, 0.6, evidence(o));
+            b.add(CauseId::NotSmtp, 0.4, evidence(o));
         } else {
-            b.add("not-smtp", 0.6, evidence(o));
+            b.add(CauseId::NotSmtp, 0.6, evidence(o));
         }
     }
 }
@@ -428,22 +609,22 @@ fn encryption(b: &mut Board<'_>, s: &Settings) {
             };
             b.vars.insert("suggested_security", sec.label().to_string());
             b.vars.insert("suggested_port", port.to_string());
-            b.add("wrong-security", 0.95, evidence(o));
+            b.add(CauseId::WrongSecurity, 0.95, evidence(o));
         }
     }
     if let Some(o) = b.failed(CheckId::Tls) {
         if o.detail_str("certificate_problem").is_some() {
-            b.add("tls-certificate", 0.9, evidence(o));
+            b.add(CauseId::TlsCertificate, 0.9, evidence(o));
         } else if o.detail_bool("starttls_offered") == Some(false) {
-            b.add("wrong-security", 0.7, evidence(o));
+            b.add(CauseId::WrongSecurity, 0.7, evidence(o));
         } else if o.detail_str("handshake_failure").is_some() {
             let mut ev = evidence(o);
             if let Some(err) = o.detail_str("error") {
                 ev.lines.push(format!("TLS: {err}"));
             }
-            b.add("tls-handshake-failed", 0.85, ev);
+            b.add(CauseId::TlsHandshakeFailed, 0.85, ev);
         } else if o.detail_str("mode_mismatch").is_none() {
-            b.add("wrong-security", 0.4, evidence(o));
+            b.add(CauseId::WrongSecurity, 0.4, evidence(o));
         }
     }
     if let Some(o) = b.get(CheckId::Tls) {
@@ -466,6 +647,13 @@ fn encryption(b: &mut Board<'_>, s: &Settings) {
 }
 
 fn authentication(b: &mut Board<'_>, s: &Settings) {
+    if let Some(o) = b.get(CheckId::Auth)
+        && o.status == Status::Skip
+        && s.auth
+    {
+        withheld_login(b, o, s);
+        return;
+    }
     let Some(o) = b.failed(CheckId::Auth) else {
         return;
     };
@@ -475,46 +663,64 @@ fn authentication(b: &mut Board<'_>, s: &Settings) {
         } else {
             0.85
         };
-        b.add("auth-not-offered", conf, evidence(o));
+        b.add(CauseId::AuthNotOffered, conf, evidence(o));
         return;
     }
     if o.detail_bool("unsupported_mechanisms") == Some(true) {
-        b.add("auth-mechanism-unsupported", 0.9, evidence(o));
+        b.add(CauseId::AuthMechanismUnsupported, 0.9, evidence(o));
         return;
     }
     match classified(o.reply.as_ref()) {
-        Some((cause, conf)) => b.add(&cause, conf.max(0.6), evidence(o)),
-        None => b.add("auth-failed", 0.7, evidence(o)),
+        Some((cause, conf)) => b.add(cause, conf.max(0.6), evidence(o)),
+        None => b.add(CauseId::AuthFailed, 0.7, evidence(o)),
+    }
+}
+
+/// The settings ask for a login, but smtp-doctor kept the password back:
+/// the connection is not encrypted (and no consent was given for this run)
+/// or the certificate is not trusted. What a mail client with these
+/// settings meets depends on what the server offers without encryption.
+fn withheld_login(b: &mut Board<'_>, auth: &Outcome, s: &Settings) {
+    if auth.detail_str("withheld_for_certificate").is_some() {
+        return; // the certificate finding explains it
+    }
+    if s.security != Security::None {
+        return;
+    }
+    let ehlo = b.get(CheckId::SmtpEhlo);
+    let starttls = ehlo.and_then(|o| o.detail_bool("starttls")) == Some(true);
+    let clear_auth = !auth.detail_strs("offered_mechanisms").is_empty();
+    let mut ev = evidence(auth);
+    if let Some(e) = ehlo {
+        ev.lines.push(format!(
+            "EHLO: {}",
+            e.detail_strs("capabilities").join(", ")
+        ));
+    }
+    if starttls {
+        // A client set to "no encryption" is asked to use STARTTLS on this
+        // very port: the setting to change is the encryption.
+        b.vars.insert("suggested_port", s.port.to_string());
+        b.vars
+            .insert("suggested_security", Security::Starttls.label().to_string());
+        if clear_auth {
+            b.add(CauseId::WrongSecurity, 0.85, ev);
+        } else {
+            b.add(CauseId::AuthNotOffered, 0.9, ev);
+        }
+    } else if !clear_auth {
+        b.add(CauseId::AuthNotOffered, 0.8, ev);
+    } else {
+        b.note(
+            auth.id,
+            "The server offers a login without encryption; smtp-doctor did not send your password in clear. Rerun with --allow-plaintext-auth to test it, only on a network you trust.",
+        );
     }
 }
 
 fn relaying(b: &mut Board<'_>, s: &Settings) {
     if let Some(o) = b.failed(CheckId::Relay) {
-        let cause = classified(o.reply.as_ref());
-        let authenticated = o.detail_bool("authenticated") == Some(true);
-        let relay_denied = cause.as_ref().is_some_and(|c| c.0 == "relay-denied")
-            || (cause.is_none() && o.detail_str("stage") == Some("rcpt"));
-        if relay_denied && !authenticated {
-            let offers_auth = b
-                .get(CheckId::Auth)
-                .and_then(|a| a.detail_bool("auth_offered"))
-                .unwrap_or(false)
-                || any_port_offers_auth(b);
-            if !s.auth && offers_auth {
-                b.add("auth-required", 0.95, evidence(o));
-                b.add("ip-not-allowed", 0.6, evidence(o));
-            } else {
-                b.add("ip-not-allowed", 0.85, evidence(o));
-                b.add("auth-required", 0.6, evidence(o));
-            }
-        } else if relay_denied {
-            b.add("relay-denied", 0.8, evidence(o));
-            b.add("sender-not-permitted", 0.4, evidence(o));
-        } else if let Some((c, conf)) = cause {
-            b.add(&c, conf, evidence(o));
-        } else if o.status == Status::Fail {
-            b.add("relay-denied", 0.5, evidence(o));
-        }
+        relay_refused(b, o, s);
     }
     let relay_ok = b
         .get(CheckId::Relay)
@@ -534,21 +740,63 @@ fn relaying(b: &mut Board<'_>, s: &Settings) {
     }
 }
 
-/// Checks that inform but cannot by themselves stop mail: when they cannot
-/// be completed (an error), the verdict does not turn into a problem.
-fn informational(id: CheckId) -> bool {
-    matches!(
-        id,
-        CheckId::NetPublicIp
-            | CheckId::NetPtr
-            | CheckId::NetDnsbl
-            | CheckId::SenderDmarc
-            | CheckId::SenderSpf
-            | CheckId::RecipientMx
-            | CheckId::NetPorts
-            | CheckId::RelayAnonymous
-            | CheckId::IncomingLogin
-    )
+/// MAIL or RCPT was refused. The reply's wording differs from server to
+/// server; what the run knows decides between the causes it can mean: a
+/// refusal without a login where logins are offered means "log in"; after
+/// a login that passed it can't mean that, and a sender other than the
+/// login is then the likely reason.
+fn relay_refused(b: &mut Board<'_>, o: &Outcome, s: &Settings) {
+    let cause = classified(o.reply.as_ref());
+    let authenticated = o.detail_bool("authenticated") == Some(true);
+    let stage_mail = o.detail_str("stage") == Some("mail");
+    let refusal = matches!(
+        cause.map(|c| c.0),
+        Some(CauseId::RelayDenied | CauseId::AuthRequired | CauseId::IpNotAllowed)
+    ) || (cause.is_none() && o.detail_str("stage") == Some("rcpt"));
+    let sender = s.effective_sender();
+    let sender_is_login = sender.eq_ignore_ascii_case(s.effective_login().trim());
+    if authenticated {
+        match cause {
+            Some((CauseId::SenderNotPermitted, conf)) => {
+                b.add(CauseId::SenderNotPermitted, conf.max(0.8), evidence(o));
+            }
+            _ if (refusal || stage_mail) && !sender_is_login => {
+                b.add(CauseId::SenderNotPermitted, 0.8, evidence(o));
+                b.add(CauseId::RelayDenied, 0.5, evidence(o));
+            }
+            _ if refusal => b.add(CauseId::RelayDenied, 0.8, evidence(o)),
+            Some((c, conf)) => b.add(c, conf, evidence(o)),
+            None => b.add(CauseId::RelayDenied, 0.5, evidence(o)),
+        }
+        return;
+    }
+    if let Some((CauseId::TlsRequired, conf)) = cause {
+        b.add(CauseId::TlsRequired, conf.max(0.9), evidence(o));
+        return;
+    }
+    if refusal {
+        let offers_auth = b
+            .get(CheckId::Auth)
+            .and_then(|a| a.detail_bool("auth_offered"))
+            .unwrap_or(false)
+            || any_port_offers_auth(b);
+        if !s.auth && offers_auth {
+            b.add(CauseId::AuthRequired, 0.95, evidence(o));
+            b.add(CauseId::IpNotAllowed, 0.6, evidence(o));
+        } else if s.auth {
+            // The login was not made (withheld or failed before): the
+            // refusal follows from that, and the login's own finding says
+            // why; relaying by address is the way without one.
+            b.add(CauseId::AuthRequired, 0.6, evidence(o));
+        } else {
+            b.add(CauseId::IpNotAllowed, 0.85, evidence(o));
+            b.add(CauseId::AuthRequired, 0.6, evidence(o));
+        }
+    } else if let Some((c, conf)) = cause {
+        b.add(c, conf, evidence(o));
+    } else if o.status == Status::Fail {
+        b.add(CauseId::RelayDenied, 0.5, evidence(o));
+    }
 }
 
 fn port_state(b: &Board<'_>, port: u16) -> Option<String> {
@@ -562,7 +810,7 @@ fn port_state(b: &Board<'_>, port: u16) -> Option<String> {
 fn domains(b: &mut Board<'_>, s: &Settings) {
     if let Some(o) = b.get(CheckId::RecipientMx) {
         match o.status {
-            Status::Fail => b.add("recipient-domain-invalid", 0.85, evidence(o)),
+            Status::Fail => recipient_unreachable(b, o, s),
             Status::Warn if o.detail_str("port25_problem").is_some() => {
                 // The MX hosts exist but port 25 refused or ignored us. Only
                 // evidence when this network reaches port 25 elsewhere (the
@@ -572,7 +820,7 @@ fn domains(b: &mut Board<'_>, s: &Settings) {
                         .get(CheckId::Relay)
                         .is_some_and(|r| r.status == Status::Pass);
                     b.add(
-                        "recipient-domain-invalid",
+                        CauseId::RecipientDomainInvalid,
                         if relayed { 0.45 } else { 0.6 },
                         evidence(o),
                     );
@@ -594,7 +842,7 @@ fn domains(b: &mut Board<'_>, s: &Settings) {
         // recipient domain's MX hosts); through a relay or a provider it
         // does not.
         if talks_to_recipient_mx(b, s) {
-            b.add("reverse-dns-missing", 0.6, evidence(o));
+            b.add(CauseId::ReverseDnsMissing, 0.6, evidence(o));
         } else {
             b.note(
                 o.id,
@@ -620,12 +868,74 @@ fn domains(b: &mut Board<'_>, s: &Settings) {
                 ),
             );
         } else {
-            b.add("ip-blocklisted", 0.6, evidence(o));
+            b.add(CauseId::IpBlocklisted, 0.6, evidence(o));
         }
     }
     if let Some(o) = b.get(CheckId::IncomingLogin) {
         incoming_vs_smtp(b, o);
     }
+}
+
+/// The recipient's domain has no usable mail server. When it names MX hosts
+/// that resolve, the domain exists: they sit at private addresses. From
+/// inside a private network (the server tested is on one too) that is how
+/// internal domains look, not a fault.
+fn recipient_unreachable(b: &mut Board<'_>, o: &Outcome, s: &Settings) {
+    let hosts = o
+        .details
+        .get("mx")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let private: Vec<String> = hosts
+        .iter()
+        .filter(|h| h["resolves"].as_bool() == Some(true))
+        .flat_map(|h| {
+            h["addresses"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|a| a.as_str().map(str::to_string))
+        })
+        .collect();
+    if private.is_empty() {
+        b.add(CauseId::RecipientDomainInvalid, 0.85, evidence(o));
+        return;
+    }
+    let domain = o.detail_str("domain").unwrap_or("The recipient's domain");
+    let shown: Vec<&str> = private.iter().map(String::as_str).take(4).collect();
+    if s.internal_network || private_world(b, s) {
+        b.note(
+            o.id,
+            format!(
+                "{domain}'s mail server is at {}, a private address; the server you send through is on a private network too, so that is expected.",
+                shown.join(", ")
+            ),
+        );
+        return;
+    }
+    b.vars.insert("mx_addresses", shown.join(", "));
+    b.add(CauseId::RecipientMxPrivate, 0.8, evidence(o));
+}
+
+/// Whether the server tested is on a private or loopback address: the user
+/// is inside a private network, where private MX hosts are normal.
+fn private_world(b: &Board<'_>, s: &Settings) -> bool {
+    let mut addrs: Vec<IpAddr> = b
+        .get(CheckId::DnsServer)
+        .map(|o| o.detail_strs("addresses"))
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    if let Ok(ip) = s.server_name().trim_matches(['[', ']']).parse::<IpAddr>() {
+        addrs.push(ip);
+    }
+    !addrs.is_empty()
+        && addrs
+            .iter()
+            .all(|ip| crate::probe::lookup::is_reserved(*ip))
 }
 
 /// Whether the server tested is one of the recipient domain's MX hosts.
@@ -718,7 +1028,7 @@ fn sender_spf(b: &mut Board<'_>, provider: Option<&str>) {
     if let Some(n) = o.details.get("lookups").and_then(Value::as_u64) {
         ev.lines.push(format!("DNS lookups: {n} of 10"));
     }
-    b.add("spf-not-authorized", conf, ev);
+    b.add(CauseId::SpfNotAuthorized, conf, ev);
 }
 
 /// Incoming login works while SMTP AUTH fails: SMTP login is switched off
@@ -729,33 +1039,31 @@ fn incoming_vs_smtp(b: &mut Board<'_>, inc: &Outcome) {
     };
     match inc.status {
         Status::Pass => {
-            b.add("auth-disabled", 0.85, evidence(inc));
-            b.add("auth-disabled", 0.85, evidence(auth));
-            b.add("app-password-required", 0.6, evidence(inc));
-            if let Some(f) = b.found.iter_mut().find(|f| f.0 == "auth-failed") {
-                f.1 = f.1.min(0.4);
+            b.add(CauseId::AuthDisabled, 0.85, evidence(auth));
+            b.add(CauseId::AuthDisabled, 0.85, evidence(inc));
+            b.add(CauseId::AppPasswordRequired, 0.6, evidence(inc));
+            if let Some(f) = b.found.iter_mut().find(|f| f.id == CauseId::AuthFailed) {
+                f.confidence = f.confidence.min(0.4);
             }
         }
-        Status::Fail => b.add("auth-failed", 0.95, evidence(inc)),
+        Status::Fail => b.add(CauseId::AuthFailed, 0.95, evidence(inc)),
         _ => {}
     }
 }
 
-/// A failed check that no rule explained still gets a cause from its reply.
-fn unexplained_failures(b: &mut Board<'_>) {
-    if !b.found.is_empty() {
+/// The step where the path broke still gets a cause from its reply when no
+/// rule explained it; a reply the classifier does not know gives none.
+fn unexplained_failure(b: &mut Board<'_>, step: CheckId) {
+    if b.found
+        .iter()
+        .any(|f| f.evidence.iter().any(|e| e.check == step))
+    {
         return;
     }
-    let failed: Vec<&Outcome> = b
-        .by_id
-        .values()
-        .copied()
-        .filter(|o| o.status.is_problem())
-        .collect();
-    for o in failed {
-        if let Some((cause, conf)) = classified(o.reply.as_ref()) {
-            b.add(&cause, conf * 0.8, evidence(o));
-        }
+    if let Some(o) = b.failed(step)
+        && let Some((cause, conf)) = classified(o.reply.as_ref())
+    {
+        b.add(cause, conf * 0.8, evidence(o));
     }
 }
 
@@ -793,7 +1101,7 @@ mod tests {
 
     #[test]
     fn fill_uses_known_values_and_drops_unknown_asides() {
-        let mut vars = HashMap::new();
+        let mut vars = BTreeMap::new();
         vars.insert("server", "smtp.example.com".to_string());
         assert_eq!(
             fill("Use {server} on {suggested_port}.", &vars),

@@ -2,17 +2,21 @@
 //! likely causes with fixes out. Text that matches nothing known says so
 //! instead of guessing.
 
+use crate::cause::CauseId;
 use crate::diagnose::{Finding, finding};
 use crate::report::{Paint, finding_text};
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 /// Ranked causes for a text; empty when nothing known matches.
 pub fn explain(text: &str) -> Vec<Finding> {
-    let vars = HashMap::new();
+    let vars = BTreeMap::new();
     crate::classify::classify_text(text)
         .into_iter()
-        .map(|m| finding(&m.cause, m.confidence, Vec::new(), None, &vars))
+        .filter_map(|m| {
+            CauseId::parse(&m.cause)
+                .map(|c| finding(c, m.confidence, Vec::new(), None, &vars, None))
+        })
         .collect()
 }
 
@@ -29,7 +33,7 @@ pub fn json(causes: &[Finding]) -> String {
     let list: Vec<JsonCause<'_>> = causes
         .iter()
         .map(|f| JsonCause {
-            id: &f.id,
+            id: f.id.as_str(),
             title: &f.title,
             explanation: &f.explanation,
             confidence: f.confidence,

@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod catalog;
+pub mod cause;
 pub mod classify;
 pub mod cli;
 pub mod demo;

@@ -100,7 +100,7 @@ impl Disk {
             security: s.security,
             auth: s.auth,
             login: s.login.clone(),
-            allow_plaintext_auth: s.allow_plaintext_auth,
+            allow_plaintext_auth: false,
             sender: s.sender.clone(),
             recipient: s.recipient.clone(),
             helo: s.helo.clone(),
@@ -128,7 +128,9 @@ impl Disk {
                 port: self.port,
                 security: self.security,
                 auth: self.auth,
-                allow_plaintext_auth: self.allow_plaintext_auth,
+                // Consent to a clear-text login is per run: an old profile that
+                // saved it does not give it.
+                allow_plaintext_auth: false,
                 sender: self.sender,
                 recipient: self.recipient,
                 helo: self.helo,

@@ -214,6 +214,19 @@ impl Report<'_> {
             }
             out.push('\n');
         }
+        if !d.warnings.is_empty() {
+            out.push_str("### Warnings (these do not stop this mail)\n\n");
+            for w in &d.warnings {
+                let _ = writeln!(out, "- {} (`{}`)", w.title, w.id);
+                for e in &w.evidence {
+                    let _ = writeln!(out, "  - `{}`: {}", e.check, e.summary);
+                }
+                if let Some(fix) = w.fixes.first() {
+                    let _ = writeln!(out, "  - What to do: {fix}");
+                }
+            }
+            out.push('\n');
+        }
         for n in &d.notes {
             let _ = writeln!(out, "> Note ({}): {}\n", n.check, n.text);
         }
@@ -292,6 +305,28 @@ pub fn diagnosis_text(d: &Diagnosis, p: &Paint) -> String {
     for (i, f) in d.causes.iter().enumerate() {
         out.push('\n');
         out.push_str(&finding_text(i + 1, f, p));
+    }
+    if !d.warnings.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            p.bold("Warnings (these do not stop this mail):")
+        );
+        for w in &d.warnings {
+            let _ = writeln!(out, "  - {} [{}]", w.title, w.id);
+            for e in &w.evidence {
+                let _ = writeln!(
+                    out,
+                    "      {} {}: {}",
+                    p.dim("evidence"),
+                    e.check,
+                    e.summary
+                );
+            }
+            if let Some(fix) = w.fixes.first() {
+                let _ = writeln!(out, "      {} {fix}", p.green("fix:"));
+            }
+        }
     }
     for n in &d.notes {
         let _ = writeln!(out, "\nNote: {}", n.text);

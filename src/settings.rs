@@ -304,6 +304,39 @@ impl Settings {
     }
 
     /// Every problem at once, each tied to its field.
+    /// Settings that are valid but unusual: a mail program can have them,
+    /// so a run reproduces them as given and the diagnosis says what they
+    /// lead to; the front ends show these before the run.
+    pub fn warnings(&self) -> Vec<Problem> {
+        let mut out = Vec::new();
+        let mut push = |field, message: &str| {
+            out.push(Problem {
+                field,
+                message: message.to_string(),
+            })
+        };
+        match (self.port, self.security) {
+            (465, Security::Starttls) => push(
+                Field::Security,
+                "Port 465 usually expects SSL/TLS from the first byte, not STARTTLS; the check runs as given and shows what happens.",
+            ),
+            (587, Security::Tls) => push(
+                Field::Security,
+                "Port 587 usually uses STARTTLS, not SSL/TLS from the first byte; the check runs as given and shows what happens.",
+            ),
+            _ => {}
+        }
+        if self.auth && self.security == Security::None && !self.allow_plaintext_auth {
+            push(
+                Field::Security,
+                "No encryption: the password is not sent (it would cross the network readable by anyone) unless you allow it for this run; the check shows what the server asks for.",
+            );
+        }
+        out
+    }
+
+    /// Problems that make a check impossible (a missing server, a malformed
+    /// address), every one at once.
     pub fn validate(&self) -> Vec<Problem> {
         let mut out = Vec::new();
         let mut push = |field, message: String| out.push(Problem { field, message });
@@ -328,18 +361,6 @@ impl Settings {
                 "Port 0 is not a real port. Outgoing mail uses 587, 465 or 25.".into(),
             );
         }
-        match (self.port, self.security) {
-            (465, Security::Starttls) => push(
-                Field::Security,
-                "Port 465 expects SSL/TLS from the first byte. Choose SSL/TLS, or use port 587 for STARTTLS."
-                    .into(),
-            ),
-            (587, Security::Tls) => push(
-                Field::Security,
-                "Port 587 uses STARTTLS. Choose STARTTLS, or use port 465 for SSL/TLS.".into(),
-            ),
-            _ => {}
-        }
         if self.auth {
             if self.effective_login().is_empty() {
                 push(
@@ -352,13 +373,6 @@ impl Settings {
                 push(
                     Field::Password,
                     "Enter the password, or turn off \"requires authentication\".".into(),
-                );
-            }
-            if self.security == Security::None && !self.allow_plaintext_auth {
-                push(
-                    Field::Security,
-                    "With no encryption the password would cross the network readable by anyone. Choose STARTTLS or SSL/TLS, or explicitly allow login without encryption."
-                        .into(),
                 );
             }
         }
@@ -560,37 +574,41 @@ mod tests {
     }
 
     #[test]
-    fn port_and_security_mismatch_is_explained() {
+    fn a_port_and_security_mismatch_runs_with_a_warning() {
         let s = Settings {
             port: 465,
             security: Security::Starttls,
             ..good()
         };
-        let p = s.validate();
-        assert_eq!(p.len(), 1);
-        assert!(p[0].message.contains("SSL/TLS"), "{}", p[0].message);
+        assert_eq!(fields(&s), vec![], "reproduced as given, not refused");
+        let w = s.warnings();
+        assert_eq!(w.len(), 1);
+        assert!(w[0].message.contains("SSL/TLS"), "{}", w[0].message);
         let s = Settings {
             port: 587,
             security: Security::Tls,
             ..good()
         };
-        assert_eq!(fields(&s), vec![Field::Security]);
+        assert_eq!(fields(&s), vec![]);
+        assert_eq!(s.warnings()[0].field, Field::Security);
+        assert!(good().warnings().is_empty());
     }
 
     #[test]
-    fn plaintext_auth_needs_explicit_permission() {
+    fn a_login_without_encryption_runs_and_warns_until_allowed() {
         let mut s = Settings {
             security: Security::None,
             port: 25,
             ..good()
         };
-        assert_eq!(fields(&s), vec![Field::Security]);
-        s.allow_plaintext_auth = true;
         assert_eq!(fields(&s), vec![]);
+        assert_eq!(s.warnings().len(), 1);
+        s.allow_plaintext_auth = true;
+        assert!(s.warnings().is_empty());
         s.auth = false;
         s.allow_plaintext_auth = false;
         s.password = Password::default();
-        assert_eq!(fields(&s), vec![]);
+        assert!(s.warnings().is_empty());
     }
 
     #[test]

@@ -5,8 +5,24 @@
 use smtp_doctor::catalog::{GENERIC, PLACEHOLDERS, SECURITY_VALUES, catalog, placeholders};
 use std::collections::HashSet;
 
-/// The cause ids of DESIGN.md's contract.
-const DESIGN_CAUSES: &[&str] = &smtp_doctor::catalog::CAUSE_IDS;
+use smtp_doctor::cause::CauseId;
+
+#[test]
+fn the_catalog_describes_exactly_the_cause_ids() {
+    for c in catalog().causes() {
+        assert!(
+            CauseId::parse(&c.id).is_some(),
+            "{} is in the catalog but not a CauseId",
+            c.id
+        );
+    }
+    for id in smtp_doctor::catalog::CAUSE_IDS {
+        assert!(
+            CauseId::parse(id).is_some(),
+            "{id} from DESIGN.md is not a CauseId"
+        );
+    }
+}
 
 /// The provider ids fixes may be keyed by (besides `generic`).
 const PROVIDER_IDS: &[&str] = &[
@@ -27,7 +43,7 @@ const PROVIDER_IDS: &[&str] = &[
 #[test]
 fn every_design_cause_is_present_and_complete() {
     let mut problems = Vec::new();
-    for id in DESIGN_CAUSES {
+    for id in CauseId::ALL.iter().map(|c| c.as_str()) {
         match catalog().cause(id) {
             None => problems.push(format!("{id}: missing")),
             Some(c) => {

@@ -212,7 +212,7 @@ fn providers_are_detected_from_banners() {
     let cases = [
         (
             "p3plcpnl0749.prod.phx3.secureserver.net ESMTP Exim 4.89 #1 Tue, 13 Mar 2018 05:21:15 -0700",
-            Some("cpanel"),
+            Some("exim"),
         ),
         (
             "mail.example.org ESMTP Postfix (Debian/GNU)",

@@ -83,7 +83,7 @@ pub struct CheckArgs {
     /// Read the password from the first line of standard input.
     #[arg(long)]
     pub password_stdin: bool,
-    /// Allow sending the password without encryption (only with --security none).
+    /// Allow sending the password without encryption, for this run only (never saved in a profile).
     #[arg(long)]
     pub allow_plaintext_auth: bool,
     /// Log in even when the server's certificate is not trusted (testing only).
@@ -259,6 +259,9 @@ pub async fn check(args: Box<CheckArgs>) -> Result<u8, Exit> {
             msg.push_str(&format!("  - {p}\n"));
         }
         return Err(Exit(EXIT_USAGE, msg.trim_end().to_string()));
+    }
+    for w in settings.warnings() {
+        eprintln!("Note: {w}");
     }
     let started = Instant::now();
     let err_color = color_for(std::io::stderr().is_terminal());

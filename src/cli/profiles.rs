@@ -218,7 +218,8 @@ fn merge(p: Settings, f: &Settings, args: &super::CheckArgs) -> Settings {
         port,
         security,
         auth: if args.no_auth { false } else { p.auth },
-        allow_plaintext_auth: args.allow_plaintext_auth || p.allow_plaintext_auth,
+        // Consent to a clear-text login is given per run, never by a profile.
+        allow_plaintext_auth: args.allow_plaintext_auth,
         sender: pick(args.from.is_some(), &f.sender, &p.sender),
         recipient: pick(args.to.is_some(), &f.recipient, &p.recipient),
         helo: pick(args.helo.is_some(), &f.helo, &p.helo),

@@ -1008,6 +1008,29 @@ fn diagnosis_lines(theme: &Theme, d: &DashState, cols: usize) -> Vec<Line<'stati
             }
         }
     }
+    if !diag.warnings.is_empty() {
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(
+            "Warnings (they do not stop this mail)",
+            theme.heading(),
+        ));
+        for f in &diag.warnings {
+            lines.extend(wrap_prefixed(
+                &format!(" {} ", theme.bullet()),
+                &theme.text(&format!("{} ({})", f.title, f.id)),
+                cols,
+                theme.warn(),
+            ));
+            if let Some(fix) = f.fixes.first() {
+                lines.extend(wrap_prefixed(
+                    "   ",
+                    &theme.text(&format!("Fix: {fix}")),
+                    cols,
+                    theme.dim(),
+                ));
+            }
+        }
+    }
     if !diag.notes.is_empty() {
         lines.push(Line::raw(""));
         lines.push(Line::styled("Notes", theme.heading()));
