@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Stops the smtp-doctor test bed that up.sh started in STATE_DIR.
+# Stops the smtp-doctor test bed that up.sh started in STATE_DIR (dnsmasq,
+# Dovecot, Postfix and Exim).
 #
 #   tests/testbed/down.sh STATE_DIR
 #
@@ -145,6 +146,11 @@ if stop_one dovecot "$state/dovecot/run/master.pid" dovecot; then
   stopped=1
 fi
 if stop_one dnsmasq "$state/dnsmasq.pid" dnsmasq; then
+  stopped=1
+fi
+# Exim leads its own session (up.sh starts it with setsid): TERM goes to it
+# and to the connection processes it forked.
+if stop_one exim "$state/exim/exim.pid" exim4; then
   stopped=1
 fi
 

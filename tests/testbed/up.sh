@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts the smtp-doctor real-server test bed: a private CA and certificates,
-# dnsmasq serving the smtpd.test zone, Dovecot as the SASL back end and a
-# private Postfix instance with one SMTP listener per scenario.
+# dnsmasq serving the smtpd.test zone, Dovecot as the SASL back end, a
+# private Postfix instance with one SMTP listener per scenario, and a private
+# Exim (unpacked by install.sh) modelling the same scenarios with Exim's replies.
 #
 #   tests/testbed/up.sh STATE_DIR
 #
@@ -37,12 +38,23 @@ if ((EUID != 0)); then
   echo "testbed up: must run as root (Postfix and Dovecot drop privileges themselves)" >&2
   exit 1
 fi
-for tool in postfix postconf dovecot dnsmasq openssl swaks script runuser timeout; do
+for tool in postfix postconf dovecot dnsmasq openssl swaks script runuser timeout setsid \
+  unshare mount; do
   if ! command -v "$tool" >/dev/null; then
     echo "testbed up: '$tool' not found; run tests/testbed/install.sh first" >&2
     exit 1
   fi
 done
+# Exim is unpacked, not installed (Debian allows one MTA package): install.sh
+# puts it here and creates its user.
+exim_root=${TESTBED_EXIM_ROOT:-/opt/smtp-doctor-exim}
+exim_bin=$exim_root/usr/sbin/exim4
+exim_user=Debian-exim
+if [[ ! -x "$exim_bin" ]] || ! getent passwd "$exim_user" >/dev/null; then
+  echo "testbed up: Exim is not unpacked in $exim_root (or the user $exim_user is" \
+    "missing); run tests/testbed/install.sh first" >&2
+  exit 1
+fi
 
 # ---------------------------------------------------------------- addresses
 dns_ip=127.0.0.2
@@ -61,6 +73,15 @@ listeners=(
   127.0.0.5:25:starttls:ipallowed.smtpd.test
   127.0.0.6:25:starttls:connector.smtpd.test
   127.0.0.7:465:implicit:selfsigned.smtpd.test
+)
+# Exim's listeners, same format. 127.0.0.20 is exim.smtpd.test (25 without
+# AUTH, 587 and 465 for submission), 127.0.0.21 is eximip.smtpd.test (relay
+# allowed by client IP). See write_exim.
+exim_listeners=(
+  127.0.0.20:25:starttls:exim.smtpd.test
+  127.0.0.20:587:starttls:exim.smtpd.test
+  127.0.0.20:465:implicit:exim.smtpd.test
+  127.0.0.21:25:starttls:eximip.smtpd.test
 )
 # Addresses that must stay closed: tests use them for "connection refused".
 closed=(127.0.0.8:25 127.0.0.8:465 127.0.0.8:587 127.0.0.2:2526)
@@ -81,6 +102,7 @@ dovedir=$state/dovecot
 # Dovecot links base_dir/dovecot.conf to its config file, so the config must
 # live outside base_dir.
 doverun=$dovedir/run
+eximdir=$state/exim
 
 log() { echo "testbed up: $*"; }
 
@@ -98,7 +120,8 @@ on_exit() {
     echo "testbed up: FAILED (exit $rc); log tails follow" >&2
     local f
     for f in "$state/start.log" "$state/postfix-start.log" "$state/postfix.log" \
-      "$state/dovecot.log" "$state/dnsmasq.log"; do
+      "$state/dovecot.log" "$state/dnsmasq.log" "$eximdir/start.log" \
+      "$eximdir/log/paniclog" "$eximdir/log/mainlog"; do
       if [[ -s "$f" ]]; then
         echo "----- $f" >&2
         tail -n 25 "$f" >&2
@@ -114,7 +137,7 @@ trap on_exit EXIT
 mkdir -p "$state"
 "$here/down.sh" "$state"
 
-for spec in "${listeners[@]}" "$dns_ip:$dns_port"; do
+for spec in "${listeners[@]}" "${exim_listeners[@]}" "$dns_ip:$dns_port"; do
   addr=${spec%%:*}:$(cut -d: -f2 <<<"$spec")
   if tcp_open "$addr"; then
     echo "testbed up: $addr is already in use (another test bed running from a different" \
@@ -124,7 +147,7 @@ for spec in "${listeners[@]}" "$dns_ip:$dns_port"; do
 done
 
 # Only what this script itself creates is removed; nothing else in STATE_DIR.
-rm -rf "$tls" "$pfconf" "$queue" "$state/data" "$dovedir"
+rm -rf "$tls" "$pfconf" "$queue" "$state/data" "$dovedir" "$eximdir"
 rm -f "$state/ca.pem" "$state/dnsmasq.conf" "$state/dnsmasq.pid" \
   "$state/start.log" "$state/postfix.log" "$state/postfix-start.log" "$state/dovecot.log" \
   "$state/dnsmasq.log"
@@ -254,8 +277,13 @@ make_tls() {
   leaf connector.smtpd.test "$start" "$ten_years"
   leaf expired.smtpd.test 20200101000000Z 20210101000000Z
   leaf selfsigned.smtpd.test "$start" "$ten_years" self
+  leaf exim.smtpd.test "$start" "$ten_years"
+  leaf eximip.smtpd.test "$start" "$ten_years"
 
   chmod 0600 "$tls"/*.key "$tls"/*.pem
+  # Exim reads its key after it has given up root for the exim user.
+  chgrp "$exim_user" "$tls/exim.smtpd.test.key" "$tls/eximip.smtpd.test.key"
+  chmod 0640 "$tls/exim.smtpd.test.key" "$tls/eximip.smtpd.test.key"
 }
 
 # ---------------------------------------------------------------- dnsmasq
@@ -543,11 +571,140 @@ postlog   unix-dgram n  -       n      -      1       postlogd
 EOF
 }
 
+# ---------------------------------------------------------------- Exim
+# Exim beside Postfix: the same scenarios with Exim's own replies. No DNS is
+# needed (no host lookups, no ident, no dnslookup router); as a guard it still
+# runs in a private mount namespace whose /etc/resolv.conf names 127.0.0.29,
+# where nothing listens, so a lookup it should never make fails on loopback
+# instead of leaving the machine. Accepted mail goes to :blackhole:.
+write_exim() {
+  mkdir -p "$eximdir/spool" "$eximdir/log"
+  chown "$exim_user:$exim_user" "$eximdir/spool" "$eximdir/log"
+  chmod 0750 "$eximdir/spool" "$eximdir/log"
+
+  # The plaintext authenticators compare with crypteq against these hashes.
+  local alice_hash bob_hash
+  alice_hash=$(openssl passwd -6 "$alice_pass")
+  bob_hash=$(openssl passwd -6 "$bob_pass")
+  printf '%s: {crypt}%s\n' "$alice_user" "$alice_hash" "$bob_user" "$bob_hash" \
+    >"$eximdir/passwd"
+  chgrp "$exim_user" "$eximdir/passwd"
+  chmod 0640 "$eximdir/passwd"
+
+  echo "nameserver 127.0.0.29" >"$eximdir/resolv.conf"
+
+  # Paths come in as macros; the rest is literal Exim syntax.
+  cat >"$eximdir/exim.conf" <<EOF
+# smtp-doctor test bed: private Exim, started by up.sh as
+#   exim4 -C $eximdir/exim.conf -bdf
+TB_EXIM_BIN = $exim_bin
+TB_EXIM_DIR = $eximdir
+TB_TLS_DIR = $tls
+TB_EXIM_USER = $exim_user
+EOF
+  cat >>"$eximdir/exim.conf" <<'EOF'
+
+primary_hostname = exim.smtpd.test
+# 127.0.0.21 greets, says hello and presents its certificate as eximip.
+smtp_active_hostname = ${if eq{$received_ip_address}{127.0.0.21}{eximip.smtpd.test}{exim.smtpd.test}}
+exim_path = TB_EXIM_BIN
+exim_user = TB_EXIM_USER
+exim_group = TB_EXIM_USER
+spool_directory = TB_EXIM_DIR/spool
+log_file_path = TB_EXIM_DIR/log/%slog
+pid_file_path = TB_EXIM_DIR/exim.pid
+keep_environment =
+# Deliveries (all to :blackhole:) run as the exim user in the receiving
+# process's child, without re-executing Exim to regain root.
+deliver_drop_privilege = true
+
+local_interfaces = <; 127.0.0.20.25 ; 127.0.0.20.587 ; 127.0.0.20.465 ; 127.0.0.21.25
+tls_on_connect_ports = 465
+smtp_accept_max = 100
+smtp_connect_backlog = 100
+
+tls_advertise_hosts = *
+tls_certificate = TB_TLS_DIR/${if eq{$received_ip_address}{127.0.0.21}{eximip}{exim}}.smtpd.test.crt
+tls_privatekey = TB_TLS_DIR/${if eq{$received_ip_address}{127.0.0.21}{eximip}{exim}}.smtpd.test.key
+# AUTH is offered only inside TLS, and never on port 25 (either address).
+auth_advertise_hosts = ${if or{{eq{$tls_in_cipher}{}}{eq{$received_port}{25}}}{}{*}}
+
+# Nothing that would need DNS or any other host.
+host_lookup =
+helo_lookup_domains =
+rfc1413_hosts =
+rfc1413_query_timeout = 0s
+
+domainlist local_domains = smtpd.test
+
+acl_smtp_mail = acl_mail
+acl_smtp_rcpt = acl_rcpt
+
+begin acl
+
+acl_mail:
+  # Submission on 587 wants TLS before the envelope (465 is TLS anyway).
+  deny    condition = ${if eq{$received_port}{587}}
+          !encrypted = *
+          message = STARTTLS required before MAIL
+  # A logged-in user sends only as the address it logged in with.
+  deny    authenticated = *
+          condition = ${if !eqi{$sender_address}{$authenticated_id}}
+          message = Sender <$sender_address> does not match your login $authenticated_id
+  accept
+
+acl_rcpt:
+  # Relaying: logged-in users, and any loopback client on 127.0.0.21.
+  accept  authenticated = *
+  accept  hosts = 127.0.0.0/8
+          condition = ${if eq{$received_ip_address}{127.0.0.21}}
+  # Everyone else: a sender that routes, and only mail for smtpd.test.
+  require verify = sender
+  require message = relay not permitted
+          domains = +local_domains
+  require verify = recipient
+  accept
+
+begin routers
+
+# Mailboxes of smtpd.test; any other local part there is unknown
+# ("Unrouteable address").
+local_mailboxes:
+  driver = redirect
+  domains = +local_domains
+  local_parts = alice : bob : postmaster
+  data = :blackhole:
+
+# Other domains end here as well: no router looks up or reaches any host.
+other_domains:
+  driver = redirect
+  domains = ! +local_domains
+  data = :blackhole:
+
+begin authenticators
+
+plain:
+  driver = plaintext
+  public_name = PLAIN
+  server_prompts = :
+  server_condition = ${if crypteq{$auth3}{${lookup{$auth2}lsearch{TB_EXIM_DIR/passwd}}}}
+  server_set_id = $auth2
+
+login:
+  driver = plaintext
+  public_name = LOGIN
+  server_prompts = Username:: : Password::
+  server_condition = ${if crypteq{$auth2}{${lookup{$auth1}lsearch{TB_EXIM_DIR/passwd}}}}
+  server_set_id = $auth1
+EOF
+}
+
 # ---------------------------------------------------------------- start
 make_tls
 write_dnsmasq
 write_dovecot
 write_postfix
+write_exim
 # Postfix will not read a configuration file changed within the last second
 # or so (it might still be half written) and waits in 0.3 s steps until it is
 # old enough; backdating the fresh files saves about two seconds per start.
@@ -559,6 +716,16 @@ started=1
 # them through a pipe would otherwise wait for an end of file that never comes.
 log "starting dnsmasq"
 dnsmasq --conf-file="$state/dnsmasq.conf" </dev/null >>"$state/start.log" 2>&1
+
+# Exim needs nothing else of the test bed, so it starts early. setsid makes
+# it lead its own session (down.sh ends the session); unshare, sh and setsid
+# all exec, so $! is Exim's PID (Exim also writes it to the same file).
+log "starting exim"
+setsid unshare --mount sh -c 'mount --bind "$1" /etc/resolv.conf && exec "$2" -C "$3" -bdf' \
+  exim-start "$eximdir/resolv.conf" "$exim_bin" "$eximdir/exim.conf" \
+  </dev/null >>"$eximdir/start.log" 2>&1 &
+exim_pid=$!
+echo "$exim_pid" >"$eximdir/exim.pid"
 
 # Dovecot first: an smtpd that finds no SASL back end exits, and Postfix then
 # throttles that listener for a minute.
@@ -627,7 +794,9 @@ check() {
 
 # All checks of a round run side by side; a round is repeated for those that
 # failed until the deadline.
-pending=(dns "${listeners[@]}" sasl)
+# Exim's AUTH needs no other daemon (unlike Postfix's, which asks Dovecot), so
+# its listeners answering is enough; smoke.sh checks its logins.
+pending=(dns "${listeners[@]}" sasl "${exim_listeners[@]}")
 deadline=$((SECONDS + 20))
 while ((${#pending[@]} > 0)); do
   pids=()
@@ -641,6 +810,11 @@ while ((${#pending[@]} > 0)); do
   done
   pending=("${still[@]+"${still[@]}"}")
   ((${#pending[@]} == 0)) && break
+  if ! kill -0 "$exim_pid" 2>/dev/null; then
+    echo "testbed up: exim exited while starting (see $eximdir/start.log and" \
+      "$eximdir/log/paniclog)" >&2
+    exit 1
+  fi
   if ((SECONDS >= deadline)); then
     echo "testbed up: not ready after 20 s: ${pending[*]}" >&2
     exit 1
@@ -658,3 +832,4 @@ log "ready in $state"
 log "  CA certificate: $state/ca.pem"
 log "  DNS: $dns_ip port $dns_port (zone smtpd.test)"
 log "  logs: $state/postfix.log $state/dovecot.log $state/dnsmasq.log"
+log "  exim logs: $eximdir/log/mainlog $eximdir/log/rejectlog $eximdir/log/paniclog"
