@@ -234,7 +234,9 @@ pub fn diagnose(outcomes: &[Outcome], settings: &Settings) -> Diagnosis {
 
     let provider = detect_provider(&b, settings);
     sender_spf(&mut b, provider.as_ref().map(|p| p.0.as_str()));
-    let failed_step = MAIL_PATH.into_iter().find(|id| b.failed(*id).is_some());
+    let failed_step = MAIL_PATH
+        .into_iter()
+        .find(|id| b.failed(*id).is_some() || withheld(&b, *id, settings));
     if let Some(step) = failed_step {
         unexplained_failure(&mut b, step);
     }
@@ -277,6 +279,18 @@ pub fn diagnose(outcomes: &[Outcome], settings: &Settings) -> Diagnosis {
         warnings,
         notes: b.notes,
     }
+}
+
+/// A step the settings ask for that was not taken, so the path stops there:
+/// the login, when smtp-doctor kept the password back.
+fn withheld(b: &Board<'_>, id: CheckId, s: &Settings) -> bool {
+    id == CheckId::Auth
+        && s.auth
+        && b.get(id).is_some_and(|o| {
+            o.status == Status::Skip
+                && (o.detail_bool("withheld_unencrypted") == Some(true)
+                    || o.detail_str("withheld_for_certificate").is_some())
+        })
 }
 
 /// Where a check sits on the mail path; checks off it come after.
@@ -703,10 +717,17 @@ fn withheld_login(b: &mut Board<'_>, auth: &Outcome, s: &Settings) {
         b.vars.insert("suggested_port", s.port.to_string());
         b.vars
             .insert("suggested_security", Security::Starttls.label().to_string());
+        if let Some(anon) = b.get(CheckId::RelayAnonymous)
+            && anon.reply.is_some()
+        {
+            ev.lines.extend(evidence(anon).lines);
+        }
         if clear_auth {
             b.add(CauseId::WrongSecurity, 0.85, ev);
         } else {
-            b.add(CauseId::AuthNotOffered, 0.9, ev);
+            // No login without encryption: for this client the server
+            // requires TLS.
+            b.add(CauseId::TlsRequired, 0.9, ev);
         }
     } else if !clear_auth {
         b.add(CauseId::AuthNotOffered, 0.8, ev);
@@ -919,8 +940,10 @@ fn recipient_unreachable(b: &mut Board<'_>, o: &Outcome, s: &Settings) {
     b.add(CauseId::RecipientMxPrivate, 0.8, evidence(o));
 }
 
-/// Whether the server tested is on a private or loopback address: the user
-/// is inside a private network, where private MX hosts are normal.
+/// Whether the server tested is on a private network address (RFC 1918,
+/// unique local, shared address space): the user is inside a private
+/// network, where private MX hosts are normal. Loopback does not count: a
+/// relay on this very machine usually hands mail on to the Internet.
 fn private_world(b: &Board<'_>, s: &Settings) -> bool {
     let mut addrs: Vec<IpAddr> = b
         .get(CheckId::DnsServer)
@@ -935,7 +958,7 @@ fn private_world(b: &Board<'_>, s: &Settings) -> bool {
     !addrs.is_empty()
         && addrs
             .iter()
-            .all(|ip| crate::probe::lookup::is_reserved(*ip))
+            .all(|ip| !ip.is_loopback() && crate::probe::lookup::is_reserved(*ip))
 }
 
 /// Whether the server tested is one of the recipient domain's MX hosts.

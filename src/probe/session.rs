@@ -905,7 +905,8 @@ async fn run_auth(c: &mut Chain<'_>, caps: &Caps) -> Authed {
             Status::Skip,
             "Not attempted: the connection is not encrypted, and the password would be readable on the network",
         )
-        .with("offered_mechanisms", &caps.auth);
+        .with("offered_mechanisms", &caps.auth)
+        .with("withheld_unencrypted", true);
         c.finish(o, t, CheckId::Relay);
         return Authed::No;
     }

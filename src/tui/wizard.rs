@@ -458,6 +458,24 @@ impl WizardState {
             .collect()
     }
 
+    /// A warning shown under an input: settings that run as given but
+    /// rarely work (a port/encryption mismatch, a login without encryption).
+    /// It never blocks the wizard.
+    pub fn warning_for(&self, input: Input) -> Option<String> {
+        let s = self.settings();
+        s.warnings()
+            .into_iter()
+            .find(|p| {
+                let at = if p.field == Field::Security && s.auth && s.security == Security::None {
+                    Input::AllowPlain
+                } else {
+                    Input::Security
+                };
+                at == input
+            })
+            .map(|p| p.message)
+    }
+
     /// The error shown under an input, once the user has been there.
     pub fn error_for(&self, input: Input) -> Option<String> {
         if !self.touched.contains(&input) {
@@ -993,6 +1011,20 @@ fn error_lines(
                 "  ".into()
             };
             lines.push(Line::styled(format!("{indent}{head}{l}"), theme.error()));
+        }
+    } else if let Some(warning) = w.warning_for(input) {
+        let sym = theme.status_symbol(crate::probe::Status::Warn);
+        let text = theme.text(&warning);
+        for (i, l) in wrap(&text, cols.saturating_sub(width(indent) + 2))
+            .into_iter()
+            .enumerate()
+        {
+            let head = if i == 0 {
+                format!("{sym} ")
+            } else {
+                "  ".into()
+            };
+            lines.push(Line::styled(format!("{indent}{head}{l}"), theme.warn()));
         }
     }
 }

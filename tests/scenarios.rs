@@ -1,0 +1,326 @@
+//! The diagnosis as a table: settings × server family × the cause that must
+//! come first, against two real mail server families of the test bed —
+//! Postfix (127.0.0.2, .5) and Exim (127.0.0.20, .21). Each scenario runs
+//! the real binary as a user would and reads its JSON report; the text
+//! report and the exit code must tell the same verdict. A scenario that
+//! passes on one family and not the other is a rule tuned to one server's
+//! wording.
+//!
+//! Every test here needs the test bed (`tests/run.sh` starts it and runs
+//! them with `--include-ignored`).
+
+use serde_json::Value;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+const DNS: &str = "127.0.0.2:5353";
+
+struct Family {
+    name: &'static str,
+    /// Submission: STARTTLS required, AUTH only after it, sender = login.
+    submission: &'static str,
+    /// The MX-style port 25 listener: relaying needs a login.
+    mx: &'static str,
+    /// Relays for 127.0.0.0/8 without a login.
+    relay_by_ip: &'static str,
+}
+
+const FAMILIES: [Family; 2] = [
+    Family {
+        name: "postfix",
+        submission: "mail.smtpd.test",
+        mx: "mail.smtpd.test",
+        relay_by_ip: "ipallowed.smtpd.test",
+    },
+    Family {
+        name: "exim",
+        submission: "exim.smtpd.test",
+        mx: "exim.smtpd.test",
+        relay_by_ip: "eximip.smtpd.test",
+    },
+];
+
+const ALICE: (&str, &str) = ("alice@smtpd.test", "Corr3ct-H0rse-Battery");
+const BOB: (&str, &str) = ("bob@smtpd.test", "B0b-Str0ng-Pass");
+
+fn testbed() -> PathBuf {
+    let dir = PathBuf::from(
+        std::env::var_os("SMTP_DOCTOR_TESTBED")
+            .expect("SMTP_DOCTOR_TESTBED is not set: run tests/run.sh, which starts the test bed"),
+    );
+    assert!(
+        dir.join("ca.pem").is_file(),
+        "no ca.pem in {}",
+        dir.display()
+    );
+    for addr in ["127.0.0.2:587", "127.0.0.20:587"] {
+        assert!(
+            std::net::TcpStream::connect(addr).is_ok(),
+            "nothing answers on {addr}: is the test bed (Postfix and Exim) up?"
+        );
+    }
+    dir
+}
+
+struct Outcome {
+    code: i32,
+    json: Value,
+    text: String,
+}
+
+/// Runs `check` twice with the same settings, as JSON and as text.
+fn run(args: &[&str], password: Option<&str>) -> Outcome {
+    let tb = testbed();
+    let one = |format: &str| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_smtp-doctor"));
+        cmd.arg("check")
+            .args(["--dns", DNS, "--echo-dns", DNS, "--timeout", "5"])
+            .arg("--ca-file")
+            .arg(tb.join("ca.pem"))
+            .args(["--to", "someone@example.net", "--format", format])
+            .args(args)
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if password.is_some() {
+            cmd.arg("--password-stdin");
+        }
+        let mut child = cmd.spawn().expect("run smtp-doctor");
+        if let Some(pw) = password {
+            writeln!(child.stdin.take().unwrap(), "{pw}").unwrap();
+        }
+        drop(child.stdin.take());
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, json) = one("json");
+    let (text_code, text) = one("text");
+    assert_eq!(code, text_code, "the two formats disagree on the exit code");
+    Outcome {
+        code,
+        json: serde_json::from_str(&json).unwrap_or_else(|e| panic!("not JSON ({e}): {json}")),
+        text,
+    }
+}
+
+/// What a scenario expects first: a cause id, or "ok" for a passing path.
+fn first(o: &Outcome) -> String {
+    let d = &o.json["diagnosis"];
+    if d["verdict"] == "ok" {
+        return "ok".into();
+    }
+    d["causes"][0]["id"].as_str().unwrap_or("none").to_string()
+}
+
+/// Runs one scenario on every family; fails with the whole table when any
+/// family ranks another cause first.
+fn scenario(
+    name: &str,
+    want: &str,
+    build: impl Fn(&Family) -> (Vec<String>, Option<&'static str>),
+) {
+    let mut wrong = Vec::new();
+    for fam in &FAMILIES {
+        let (args, password) = build(fam);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let o = run(&args, password);
+        let got = first(&o);
+        println!("| {name} | {} | {got} |", fam.name);
+        let verdict_ok = got == "ok";
+        let consistent =
+            (o.code == 0) == verdict_ok && o.text.contains("no problem found") == verdict_ok;
+        if got != want || !consistent {
+            wrong.push(format!(
+                "{}: first {got} (want {want}), exit {}, report:\n{}",
+                fam.name, o.code, o.text
+            ));
+        }
+        // A fix never repeats what the user already has.
+        for fix in o.json["diagnosis"]["causes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|c| c["fixes"].as_array().cloned().unwrap_or_default())
+        {
+            let fix = fix.as_str().unwrap_or("");
+            let port = args
+                .windows(2)
+                .find(|w| w[0] == "--port")
+                .map(|w| w[1])
+                .unwrap_or("");
+            assert!(
+                !fix.starts_with(&format!("Switch to port {port} ")),
+                "{}: {name}: advises the port already used: {fix}",
+                fam.name
+            );
+        }
+    }
+    assert!(wrong.is_empty(), "{name}:\n{}", wrong.join("\n\n"));
+}
+
+fn args(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+#[ignore = "needs the test bed"]
+fn good_settings_pass_on_both_families() {
+    scenario("right login on submission", "ok", |f| {
+        (
+            args(&[
+                "--server",
+                f.submission,
+                "--port",
+                "587",
+                "--security",
+                "starttls",
+                "--user",
+                ALICE.0,
+            ]),
+            Some(ALICE.1),
+        )
+    });
+    scenario("relay by IP without login", "ok", |f| {
+        (
+            args(&[
+                "--server",
+                f.relay_by_ip,
+                "--port",
+                "25",
+                "--security",
+                "starttls",
+                "--no-auth",
+                "--from",
+                "device@smtpd.test",
+            ]),
+            None,
+        )
+    });
+}
+
+#[test]
+#[ignore = "needs the test bed"]
+fn a_wrong_password_is_auth_failed_on_both_families() {
+    scenario("wrong password", "auth-failed", |f| {
+        (
+            args(&[
+                "--server",
+                f.submission,
+                "--port",
+                "587",
+                "--security",
+                "starttls",
+                "--user",
+                ALICE.0,
+            ]),
+            Some("wrong-password"),
+        )
+    });
+}
+
+#[test]
+#[ignore = "needs the test bed"]
+fn no_login_on_port_25_is_auth_required_on_both_families() {
+    scenario("no login on 25", "auth-required", |f| {
+        (
+            args(&[
+                "--server",
+                f.mx,
+                "--port",
+                "25",
+                "--security",
+                "starttls",
+                "--no-auth",
+                "--from",
+                ALICE.0,
+            ]),
+            None,
+        )
+    });
+}
+
+#[test]
+#[ignore = "needs the test bed"]
+fn sending_as_another_user_is_sender_not_permitted_on_both_families() {
+    scenario("bob sends as alice", "sender-not-permitted", |f| {
+        (
+            args(&[
+                "--server",
+                f.submission,
+                "--port",
+                "587",
+                "--security",
+                "starttls",
+                "--user",
+                BOB.0,
+                "--from",
+                ALICE.0,
+            ]),
+            Some(BOB.1),
+        )
+    });
+}
+
+#[test]
+#[ignore = "needs the test bed"]
+fn encryption_mismatches_are_wrong_security_on_both_families() {
+    scenario("SSL/TLS on 587", "wrong-security", |f| {
+        (
+            args(&[
+                "--server",
+                f.submission,
+                "--port",
+                "587",
+                "--security",
+                "tls",
+                "--user",
+                ALICE.0,
+            ]),
+            Some(ALICE.1),
+        )
+    });
+    scenario("STARTTLS on 465", "wrong-security", |f| {
+        (
+            args(&[
+                "--server",
+                f.submission,
+                "--port",
+                "465",
+                "--security",
+                "starttls",
+                "--user",
+                ALICE.0,
+            ]),
+            Some(ALICE.1),
+        )
+    });
+}
+
+#[test]
+#[ignore = "needs the test bed"]
+fn no_encryption_with_a_password_runs_and_names_the_encryption_on_both_families() {
+    scenario(
+        "no encryption on 587, password withheld",
+        "tls-required",
+        |f| {
+            (
+                args(&[
+                    "--server",
+                    f.submission,
+                    "--port",
+                    "587",
+                    "--security",
+                    "none",
+                    "--user",
+                    ALICE.0,
+                ]),
+                Some(ALICE.1),
+            )
+        },
+    );
+}
