@@ -8,6 +8,7 @@
 pub mod catalog;
 pub mod classify;
 pub mod cli;
+pub mod clientconf;
 pub mod demo;
 pub mod diagnose;
 pub mod exit;
