@@ -946,7 +946,7 @@ mod tests {
                 .contains(r#"SMTP_PASSWORD = 's3cret\'"pw'"#)
         );
         let e = generate(&s, Client::Msmtp, &o).unwrap();
-        assert!(e.files[0].content.contains(r#"password "s3cret'\"pw""#));
+        assert!(e.files[0].content.contains(r#"password "s3cret'"pw""#));
     }
 
     #[test]
