@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod cause;
 pub mod classify;
 pub mod cli;
+pub mod clientconf;
 pub mod demo;
 pub mod diagnose;
 pub mod exit;

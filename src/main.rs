@@ -24,6 +24,7 @@ fn main() -> ExitCode {
         Some(Command::Check(args)) => runtime.block_on(cli::check(args)),
         Some(Command::Explain(args)) => cli::explain(args),
         Some(Command::Profiles(args)) => cli::profiles::command(args),
+        Some(Command::Config(args)) => cli::config::command(*args),
         Some(Command::Demo(args)) if args.no_tui => runtime.block_on(cli::demo_report()),
         Some(Command::Demo(_)) => runtime.block_on(tui::demo(cli.ascii)),
         None => runtime.block_on(tui::run(cli.ascii)),

@@ -12,6 +12,7 @@ mkdir -p "$state"
 state="$(cd "$state" && pwd)"
 
 bash tests/testbed/install.sh
+bash tests/clients/install.sh
 cleanup() {
     bash tests/testbed/down.sh "$state" >/dev/null 2>&1 || true
     # A state directory this script made is removed again.

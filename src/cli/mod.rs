@@ -12,6 +12,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Instant;
 
+pub mod config;
 pub mod profiles;
 pub mod prompt;
 
@@ -45,6 +46,8 @@ pub enum Command {
     Profiles(profiles::ProfilesArgs),
     /// Open the interactive screen against a built-in server that refuses to relay without login.
     Demo(DemoArgs),
+    /// Print ready-to-paste settings for a mail program (Thunderbird, msmtp, Postfix, PHPMailer…).
+    Config(Box<config::ConfigArgs>),
 }
 
 #[derive(Args, Debug, Default)]
