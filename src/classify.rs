@@ -570,7 +570,13 @@ fn basic_code_starts(line: &str) -> Vec<usize> {
         let shape = matches!(code[0], b'4' | b'5')
             && (b'0'..=b'5').contains(&code[1])
             && code[2].is_ascii_digit();
-        let separate = i == 0 || b[i - 1].is_ascii_whitespace() || QUOTES.contains(&b[i - 1]);
+        // A non-ASCII byte before the code ends a character such as the
+        // typographic quotes localized mail programs put around a reply
+        // (Outlook's Italian "Risposta del server: ’553 5.7.1 ...").
+        let separate = i == 0
+            || b[i - 1].is_ascii_whitespace()
+            || QUOTES.contains(&b[i - 1])
+            || !b[i - 1].is_ascii();
         if !(shape && separate) {
             continue;
         }
@@ -590,8 +596,14 @@ const QUOTES: &[u8] = b"'\"(<[:;,=#";
 /// True when `before` is empty or ends (spaces aside) with a quoting mark.
 fn quoted_before(before: &str) -> bool {
     let before = before.trim_end();
-    before.is_empty() || before.as_bytes().last().is_some_and(|c| QUOTES.contains(c))
+    before.is_empty()
+        || before.as_bytes().last().is_some_and(|c| QUOTES.contains(c))
+        || before.ends_with(TYPOGRAPHIC_QUOTES)
 }
+
+/// Quotation marks of other languages' typography, which localized mail
+/// programs put around a server's reply.
+const TYPOGRAPHIC_QUOTES: &[char] = &['‘', '’', '‚', '“', '”', '„', '«', '»'];
 
 /// What follows a basic code ending at `end`: `None` when the digits go on
 /// or a bare number follows, else whether an enhanced code follows.
@@ -770,6 +782,21 @@ mod tests {
         assert_eq!(top_text(log).as_deref(), Some("recipient-rejected"));
         let wrapped = "<a@b.example>: host mx.b.example[192.0.2.1] said: 554\n    5.7.1 <a@b.example>: Relay access denied (in reply to RCPT\n    TO command)";
         assert_eq!(top_text(wrapped).as_deref(), Some("relay-denied"));
+    }
+
+    #[test]
+    fn replies_in_typographic_quotes_are_found() {
+        // Outlook's Italian error dialog (marinomichele.it/?p=155).
+        let text = "Risposta del server: ’553 5.7.1 <casella@email.it>: Sender address rejected: not logged in‘, Porta: 25";
+        let found = classify_text(text);
+        assert_eq!(
+            found.first().map(|m| m.pattern.as_str()),
+            Some("sender-not-logged-in")
+        );
+        // Found as a reply, not only by the looser whole-text match.
+        assert!(found[0].confidence > 0.87, "{found:?}");
+        assert!(!basic_code_starts("« 550 relay not permitted »").is_empty());
+        assert!(basic_code_starts("café550 x").is_empty());
     }
 
     #[test]
