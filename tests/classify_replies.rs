@@ -223,6 +223,27 @@ fn corpus_size_by_family_and_language() {
     );
     let counted: usize = by_family.values().flatten().sum();
     assert_eq!(counted, total);
+    // Patterns that decide no entry of the corpus (never the best match
+    // for its cause): candidates for a real example, or for removal.
+    let mut used = BTreeSet::new();
+    for case in &d.replies {
+        if let Some(reply) = Reply::parse(&case.reply) {
+            used.extend(classify(&reply).into_iter().map(|m| m.pattern));
+        }
+    }
+    for case in &d.explain {
+        used.extend(classify_text(&case.text).into_iter().map(|m| m.pattern));
+    }
+    let unused: Vec<&str> = patterns()
+        .iter()
+        .map(|p| p.id.as_str())
+        .filter(|id| !used.contains(*id))
+        .collect();
+    println!(
+        "patterns that decide no corpus entry ({} of {}): {unused:?}",
+        unused.len(),
+        patterns().len()
+    );
 }
 
 #[test]
