@@ -15,7 +15,7 @@
 //! tries the text-only patterns on the whole text. Text that matches nothing
 //! known gives nothing: the tool never guesses.
 
-use crate::reply::{EnhancedCode, Reply, parse_line};
+use crate::reply::{EnhancedCode, Reply, parse_line, split_joined};
 use regex::{Regex, RegexBuilder};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -344,8 +344,8 @@ fn rank_reply(ranking: &mut Ranking, reply: &Reply, allow_fallback: bool) {
     if reply.is_positive() {
         return;
     }
-    let text = reply.text();
-    let text = head(&text, MAX_TEXT);
+    let text = one_spaced(head(&reply.text(), MAX_TEXT));
+    let text = text.as_str();
     let class = u8::try_from(reply.code / 100).unwrap_or(0);
     let mut codes: Vec<EnhancedCode> = reply.enhanced.into_iter().collect();
     codes.extend(
@@ -376,23 +376,33 @@ pub fn classify(reply: &Reply) -> Vec<Match> {
 /// that matches nothing known returns an empty list. Only the first
 /// [`MAX_TEXT`] bytes are read.
 pub fn classify_text(text: &str) -> Vec<Match> {
-    let lines = unfold(head(text, MAX_TEXT));
+    let text = head(text, MAX_TEXT)
+        .replace("\r\n", "\n")
+        .replace('\r', "\n");
+    let lines = unfold(&text);
     let mut ranking = Ranking::default();
     for found in find_replies(&lines) {
         match found {
             Found::Reply(reply, allow_fallback) => rank_reply(&mut ranking, &reply, allow_fallback),
             Found::Enhanced(codes, rest) => {
+                let rest = one_spaced(rest);
                 let s = Subject {
                     code: None,
                     enhanced: &codes,
-                    text: rest,
+                    text: &rest,
                 };
                 rank_subject(&mut ranking, &s, false, 1.0);
             }
         }
     }
-    rank_loose_text(&mut ranking, &lines.join("\n"));
+    rank_loose_text(&mut ranking, &one_spaced(&lines.join("\n")));
     ranking.finish()
+}
+
+/// The text with every run of white space (line breaks too) made one space,
+/// so a phrase wrapped over lines or written with two spaces still matches.
+fn one_spaced(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Text-only patterns against the whole text, for error texts that quote
@@ -457,68 +467,93 @@ enum Found<'a> {
     Enhanced(Vec<EnhancedCode>, &'a str),
 }
 
-/// Replies inside the unfolded lines: whole reply lines (grouped into
-/// multi-line replies) and fragments inside other lines.
+/// Replies inside the unfolded lines: whole reply lines and replies that
+/// start inside a line ("...said: 554 5.7.1 <x>: Relay access denied"),
+/// each with all its lines (see [`gather`]); bare enhanced codes where a
+/// line holds no reply.
 fn find_replies(lines: &[String]) -> Vec<Found<'_>> {
     let mut found = Vec::new();
     let mut i = 0;
     while i < lines.len() && found.len() < MAX_FRAGMENTS {
-        let taken = reply_lines(&lines[i..]);
-        if taken > 0 {
-            let group: Vec<&str> = lines[i..i + taken].iter().map(|l| l.trim()).collect();
-            if let Some(reply) = Reply::from_lines(&group) {
-                found.push(Found::Reply(reply, true));
-            }
-            i += taken;
+        let line = lines[i].as_str();
+        let whole = is_failure_line(line);
+        let starts = if whole {
+            vec![line.len() - line.trim_start().len()]
         } else {
-            fragments_in(&lines[i], &mut found);
+            basic_code_starts(line)
+        };
+        if starts.is_empty() {
+            bare_enhanced_codes(line, &mut found);
             i += 1;
+            continue;
         }
+        let mut next = i + 1;
+        let mut continuations: Vec<usize> = Vec::new();
+        for start in starts {
+            if found.len() >= MAX_FRAGMENTS {
+                break;
+            }
+            if continuations.contains(&start) {
+                continue;
+            }
+            let g = gather(lines, i, start);
+            continuations.extend(g.continuations);
+            next = next.max(g.next_line);
+            if let Some(reply) = Reply::from_lines(&g.lines) {
+                // Code-only fallbacks for whole reply lines, or for replies
+                // quoted with an enhanced code, never for a bare "550" in prose.
+                let allow_fallback = whole || reply.enhanced.is_some();
+                found.push(Found::Reply(reply, allow_fallback));
+            }
+        }
+        i = next;
     }
     found.truncate(MAX_FRAGMENTS);
     found
 }
 
-/// How many lines from the start form one failure reply (same code, up to
-/// the line with a space after the code); 0 when the first line is not one.
-fn reply_lines(lines: &[String]) -> usize {
-    let Some(first) = lines.first().and_then(|l| parse_line(l.trim())) else {
-        return 0;
-    };
-    if first.code < 400 {
-        return 0;
-    }
-    let mut n = 0;
-    for line in lines.iter().take(MAX_REPLY_LINES) {
-        match parse_line(line.trim()) {
-            Some(l) if l.code == first.code => {
-                n += 1;
-                if l.last {
-                    break;
-                }
+/// One reply taken out of the unfolded lines.
+struct Gathered<'a> {
+    /// Its lines, each `DDD-text` or `DDD text`.
+    lines: Vec<&'a str>,
+    /// Byte offsets in the first line where its own continuation lines
+    /// start, so they are not taken for replies of their own.
+    continuations: Vec<usize>,
+    /// The first line after the reply.
+    next_line: usize,
+}
+
+/// The reply starting at byte `start` of line `i`, with all its lines: the
+/// ones joined into that line (`550-5.7.1 a 550-5.7.1 b 550 5.7.1 c`, as
+/// Postfix logs and bounces quote them) and, while the last line read is not
+/// the reply's last (`DDD-`), the lines after it with the same code.
+fn gather(lines: &[String], i: usize, start: usize) -> Gathered<'_> {
+    let base = lines[i].as_str();
+    let first = head(&base[start..], MAX_FRAGMENT);
+    let mut out = split_joined(first);
+    let offset = |part: &str| part.as_ptr() as usize - base.as_ptr() as usize;
+    let continuations = out.iter().skip(1).map(|p| offset(p)).collect();
+    let code = parse_line(first.trim()).map(|l| l.code);
+    let mut j = i + 1;
+    while j < lines.len() && out.len() < MAX_REPLY_LINES {
+        let open = out
+            .last()
+            .and_then(|l| parse_line(l))
+            .is_some_and(|l| !l.last);
+        let line = head(lines[j].trim(), MAX_FRAGMENT);
+        match parse_line(line) {
+            Some(l) if open && Some(l.code) == code => {
+                out.extend(split_joined(line));
+                j += 1;
             }
             _ => break,
         }
     }
-    n
-}
-
-/// Replies that start inside a line ("...said: 554 5.7.1 <x>: Relay access
-/// denied"), or, when there are none, bare enhanced codes.
-fn fragments_in<'a>(line: &'a str, found: &mut Vec<Found<'a>>) {
-    let before = found.len();
-    for start in basic_code_starts(line) {
-        if found.len() >= MAX_FRAGMENTS {
-            return;
-        }
-        let fragment = head(&line[start..], MAX_FRAGMENT);
-        if let Some(reply) = Reply::from_lines(&[fragment]) {
-            let allow_fallback = reply.enhanced.is_some();
-            found.push(Found::Reply(reply, allow_fallback));
-        }
-    }
-    if found.len() == before {
-        bare_enhanced_codes(line, found);
+    out.truncate(MAX_REPLY_LINES);
+    Gathered {
+        lines: out,
+        continuations,
+        next_line: j,
     }
 }
 
@@ -535,7 +570,13 @@ fn basic_code_starts(line: &str) -> Vec<usize> {
         let shape = matches!(code[0], b'4' | b'5')
             && (b'0'..=b'5').contains(&code[1])
             && code[2].is_ascii_digit();
-        let separate = i == 0 || b[i - 1].is_ascii_whitespace() || QUOTES.contains(&b[i - 1]);
+        // A non-ASCII byte before the code ends a character such as the
+        // typographic quotes localized mail programs put around a reply
+        // (Outlook's Italian "Risposta del server: ’553 5.7.1 ...").
+        let separate = i == 0
+            || b[i - 1].is_ascii_whitespace()
+            || QUOTES.contains(&b[i - 1])
+            || !b[i - 1].is_ascii();
         if !(shape && separate) {
             continue;
         }
@@ -555,8 +596,14 @@ const QUOTES: &[u8] = b"'\"(<[:;,=#";
 /// True when `before` is empty or ends (spaces aside) with a quoting mark.
 fn quoted_before(before: &str) -> bool {
     let before = before.trim_end();
-    before.is_empty() || before.as_bytes().last().is_some_and(|c| QUOTES.contains(c))
+    before.is_empty()
+        || before.as_bytes().last().is_some_and(|c| QUOTES.contains(c))
+        || before.ends_with(TYPOGRAPHIC_QUOTES)
 }
+
+/// Quotation marks of other languages' typography, which localized mail
+/// programs put around a server's reply.
+const TYPOGRAPHIC_QUOTES: &[char] = &['‘', '’', '‚', '“', '”', '„', '«', '»'];
 
 /// What follows a basic code ending at `end`: `None` when the digits go on
 /// or a bare number follows, else whether an enhanced code follows.
@@ -735,6 +782,21 @@ mod tests {
         assert_eq!(top_text(log).as_deref(), Some("recipient-rejected"));
         let wrapped = "<a@b.example>: host mx.b.example[192.0.2.1] said: 554\n    5.7.1 <a@b.example>: Relay access denied (in reply to RCPT\n    TO command)";
         assert_eq!(top_text(wrapped).as_deref(), Some("relay-denied"));
+    }
+
+    #[test]
+    fn replies_in_typographic_quotes_are_found() {
+        // Outlook's Italian error dialog (marinomichele.it/?p=155).
+        let text = "Risposta del server: ’553 5.7.1 <casella@email.it>: Sender address rejected: not logged in‘, Porta: 25";
+        let found = classify_text(text);
+        assert_eq!(
+            found.first().map(|m| m.pattern.as_str()),
+            Some("sender-not-logged-in")
+        );
+        // Found as a reply, not only by the looser whole-text match.
+        assert!(found[0].confidence > 0.87, "{found:?}");
+        assert!(!basic_code_starts("« 550 relay not permitted »").is_empty());
+        assert!(basic_code_starts("café550 x").is_empty());
     }
 
     #[test]

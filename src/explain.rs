@@ -8,16 +8,42 @@ use crate::report::{Paint, finding_text};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// Ranked causes for a text; empty when nothing known matches.
+/// Ranked causes for a text; empty when nothing known matches. The text
+/// goes through [`clean_paste`] first.
 pub fn explain(text: &str) -> Vec<Finding> {
     let vars = BTreeMap::new();
-    crate::classify::classify_text(text)
+    crate::classify::classify_text(&clean_paste(text))
         .into_iter()
         .filter_map(|m| {
             CauseId::parse(&m.cause)
                 .map(|c| finding(c, m.confidence, Vec::new(), None, &vars, None))
         })
         .collect()
+}
+
+/// A pasted text as `explain` reads it, with its line breaks kept.
+///
+/// Terminals deliver a paste with a carriage return (`\r`) for each line
+/// break, Windows programs with `\r\n`: both become `\n`, so a bounce's
+/// lines stay lines ("could not" / "be delivered" must not run together as
+/// "could notbe delivered") and a reply's continuation lines stay apart.
+/// Tabs stay too (they indent wrapped lines in bounces); other control
+/// characters (escape sequences, NUL) are dropped.
+pub fn clean_paste(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\r' => {
+                chars.next_if_eq(&'\n');
+                out.push('\n');
+            }
+            '\n' | '\t' => out.push(c),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 #[derive(Serialize)]

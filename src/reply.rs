@@ -107,6 +107,77 @@ pub fn parse_line(line: &str) -> Option<ReplyLine<'_>> {
     }
 }
 
+/// Splits one line holding a whole multi-line reply back into its lines.
+///
+/// Postfix logs and bounces, and many programs' error messages, quote a
+/// multi-line reply on one line with each line's code kept:
+/// `550-5.7.1 [ip] The IP you're using to send mail is not authorized to
+/// 550-5.7.1 send email directly ... 550 5.7.1 https://...`. A line that
+/// starts with `DDD-` is cut before each later `DDD-` or `DDD ` standing
+/// after a space; when the first line carries an enhanced code, a later
+/// `DDD ` must carry the same one, so a number in the text ("550 ms") is not
+/// taken for a line. The cut stops at the last line (`DDD `). A line that is
+/// not such a reply comes back whole.
+pub fn split_joined(line: &str) -> Vec<&str> {
+    let line = line.trim();
+    let Some(first) = parse_line(line) else {
+        return vec![line];
+    };
+    if first.last {
+        return vec![line];
+    }
+    let code = &line[..3];
+    let enhanced = first
+        .text
+        .split_whitespace()
+        .next()
+        .and_then(EnhancedCode::parse)
+        .filter(|e| u16::from(e.class) == first.code / 100)
+        .map(|e| e.to_string());
+    let bytes = line.as_bytes();
+    let mut cuts = Vec::new();
+    let mut at = 4;
+    while let Some(found) = line[at..].find(code) {
+        let p = at + found;
+        at = p + 3;
+        if !bytes[p - 1].is_ascii_whitespace() {
+            continue;
+        }
+        let rest = &line[p + 3..];
+        let last = match rest.as_bytes().first() {
+            Some(b'-') => false,
+            Some(b' ') => true,
+            None => true,
+            _ => continue,
+        };
+        let after = rest.get(1..).unwrap_or("").trim_start();
+        let carries = |e: &str| {
+            after
+                .strip_prefix(e)
+                .is_some_and(|r| r.is_empty() || r.starts_with(char::is_whitespace))
+        };
+        let ok = match &enhanced {
+            Some(e) if last => carries(e),
+            _ if last => !after.starts_with(|c: char| c.is_ascii_digit()),
+            _ => !after.is_empty(),
+        };
+        if ok {
+            cuts.push(p);
+            if last {
+                break;
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(cuts.len() + 1);
+    let mut from = 0;
+    for cut in cuts {
+        out.push(line[from..cut].trim_end());
+        from = cut;
+    }
+    out.push(line[from..].trim_end());
+    out
+}
+
 impl Reply {
     /// Builds a reply from its raw lines (as read from the wire, CRLF optional).
     /// Returns `None` if any line is malformed or the codes disagree.
@@ -142,12 +213,21 @@ impl Reply {
     }
 
     /// Parses a reply written as text, one line per line (as pasted by a user).
+    /// Line breaks may be `\n`, `\r\n` or a lone `\r`. A multi-line reply
+    /// whose lines were joined into one, as logs and bounces quote it
+    /// (`550-5.7.1 a 550-5.7.1 b 550 5.7.1 c`), is split back into its lines.
     pub fn parse(text: &str) -> Option<Reply> {
-        let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+        let lines: Vec<&str> = text
+            .split(['\n', '\r'])
+            .filter(|l| !l.trim().is_empty())
+            .flat_map(split_joined)
+            .collect();
         Reply::from_lines(&lines)
     }
 
-    /// The text of all lines joined by a space.
+    /// The text of all lines joined by a space: the continuation lines of a
+    /// reply are one text, so a phrase broken over two lines still reads as
+    /// one.
     pub fn text(&self) -> String {
         self.lines.join(" ")
     }
@@ -208,6 +288,47 @@ mod tests {
             r.lines,
             vec!["mail.example.test", "PIPELINING", "AUTH PLAIN LOGIN"]
         );
+    }
+
+    #[test]
+    fn a_reply_joined_on_one_line_is_split_into_its_lines() {
+        // As Postfix logs a multi-line Gmail reply (iredmail/iRedMail#264).
+        let joined = "550-5.7.1 [1.123.123.123] The IP you're using to send mail is not authorized to 550-5.7.1 send email directly to our servers. Please use the SMTP relay at your 550-5.7.1 service provider instead. For more information, go to 550 5.7.1  https://support.google.com/mail/?p=NotAuthorizedError d2e1a72fcca58-715e57a0f50si1104d2710b3a.328 - gsmtp";
+        let parts = split_joined(joined);
+        assert_eq!(parts.len(), 4, "{parts:?}");
+        assert!(parts[1].starts_with("550-5.7.1 send email"));
+        assert!(parts[3].starts_with("550 5.7.1  https://"));
+        let r = Reply::parse(joined).expect("a reply");
+        assert_eq!(r.lines.len(), 4);
+        assert!(
+            r.text()
+                .contains("not authorized to send email directly to our servers"),
+            "{}",
+            r.text()
+        );
+        // Without enhanced codes (cPanel's Exim, pastebin.com/e25g8b3J).
+        let cpanel = "550-Please turn on SMTP Authentication in your mail client, or login to the 550-IMAP/POP3 server before sending your message. (localhost.localdomain) 550 authentication.";
+        assert_eq!(split_joined(cpanel).len(), 3);
+    }
+
+    #[test]
+    fn numbers_inside_a_reply_are_not_line_starts() {
+        assert_eq!(split_joined("550 5.7.1 waited 550 ms").len(), 1);
+        assert_eq!(
+            split_joined("451-4.7.1 try again in 450 seconds 451 4.7.1 later").len(),
+            2
+        );
+        assert_eq!(
+            split_joined("550-5.7.1 a 550 5.7.2 b"),
+            ["550-5.7.1 a 550 5.7.2 b"]
+        );
+        assert_eq!(split_joined("hello 550-x"), ["hello 550-x"]);
+    }
+
+    #[test]
+    fn any_line_break_separates_lines() {
+        let r = Reply::parse("550-5.7.1 first\r550 5.7.1 second\r\n").expect("a reply");
+        assert_eq!(r.lines, ["first", "second"]);
     }
 
     #[test]

@@ -20,24 +20,33 @@ struct Data {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ReplyCase {
     reply: String,
     family: String,
+    language: String,
     cause: String,
     source: String,
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct TextCase {
     text: String,
+    family: String,
+    language: String,
     cause: String,
     source: String,
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct NoMatch {
     text: String,
+    family: String,
+    language: String,
     why: String,
+    source: String,
 }
 
 fn data() -> Data {
@@ -70,8 +79,9 @@ fn real_replies_give_the_expected_top_cause() {
         let top = got.first().map(|m| m.cause.as_str());
         if top != Some(case.cause.as_str()) {
             failures.push(format!(
-                "[{}] {:?}\n  expected {}, got {:?}\n  source {}",
+                "[{} {}] {:?}\n  expected {}, got {:?}\n  source {}",
                 case.family,
+                case.language,
                 case.reply,
                 case.cause,
                 got.iter()
@@ -91,8 +101,8 @@ fn explain_texts_give_the_expected_top_cause() {
         let got = classify_text(&case.text);
         if got.first().map(|m| m.cause.as_str()) != Some(case.cause.as_str()) {
             failures.push(format!(
-                "{:?}\n  expected {}, got {:?}\n  source {}",
-                case.text, case.cause, got, case.source
+                "[{} {}] {:?}\n  expected {}, got {:?}\n  source {}",
+                case.family, case.language, case.text, case.cause, got, case.source
             ));
         }
     }
@@ -105,7 +115,10 @@ fn unknown_texts_give_no_cause() {
     for case in data().no_match {
         let got = classify_text(&case.text);
         if !got.is_empty() {
-            failures.push(format!("{} ({:?}): got {got:?}", case.why, case.text));
+            failures.push(format!(
+                "[{} {}] {:?}\n  expected no cause ({}), got {got:?}\n  source {}",
+                case.family, case.language, case.text, case.why, case.source
+            ));
         }
     }
     report("no-match texts", &failures);
@@ -118,17 +131,119 @@ fn the_table_is_broad_enough() {
         .replies
         .iter()
         .map(|c| c.family.as_str())
+        .chain(d.explain.iter().map(|c| c.family.as_str()))
+        .chain(d.no_match.iter().map(|c| c.family.as_str()))
         .filter(|f| !matches!(*f, "other" | "rfc"))
         .collect();
-    assert!(d.replies.len() >= 90, "only {} replies", d.replies.len());
-    assert!(families.len() >= 14, "only families {families:?}");
+    assert!(d.replies.len() >= 150, "only {} replies", d.replies.len());
+    assert!(families.len() >= 25, "only families {families:?}");
     assert!(
-        d.explain.len() >= 10,
+        d.explain.len() >= 50,
         "only {} explain texts",
         d.explain.len()
     );
-    assert!(d.no_match.len() >= 3);
-    assert!(d.replies.iter().all(|c| !c.source.trim().is_empty()));
+    assert!(
+        d.no_match.len() >= 25,
+        "only {} no-match texts",
+        d.no_match.len()
+    );
+    let languages: BTreeSet<&str> = d
+        .replies
+        .iter()
+        .map(|c| c.language.as_str())
+        .chain(d.explain.iter().map(|c| c.language.as_str()))
+        .collect();
+    for lang in ["en", "fr", "de", "es", "it", "pt"] {
+        assert!(
+            languages.contains(lang),
+            "no entry in {lang}: {languages:?}"
+        );
+    }
+    let sources = d
+        .replies
+        .iter()
+        .map(|c| c.source.as_str())
+        .chain(d.explain.iter().map(|c| c.source.as_str()));
+    for source in sources {
+        // A URL, or a server's source file or an RFC named precisely.
+        assert!(source.trim().len() >= 10, "no real source: {source:?}");
+    }
+    // A no-match entry is either a real text with its URL or one of the
+    // few hand-made sanity texts that are not replies at all.
+    for case in &d.no_match {
+        assert!(
+            case.source.starts_with("http") || case.source.starts_with("constructed"),
+            "{:?}: source {:?}",
+            case.text,
+            case.source
+        );
+    }
+}
+
+/// The corpus counted by family and by language; `cargo test --test
+/// classify_replies corpus_size -- --nocapture` prints the table.
+#[test]
+fn corpus_size_by_family_and_language() {
+    use std::collections::BTreeMap;
+    let d = data();
+    let mut by_family: BTreeMap<&str, [usize; 3]> = BTreeMap::new();
+    let mut by_language: BTreeMap<&str, [usize; 3]> = BTreeMap::new();
+    let entries = d
+        .replies
+        .iter()
+        .map(|c| (0, c.family.as_str(), c.language.as_str()))
+        .chain(
+            d.explain
+                .iter()
+                .map(|c| (1, c.family.as_str(), c.language.as_str())),
+        )
+        .chain(
+            d.no_match
+                .iter()
+                .map(|c| (2, c.family.as_str(), c.language.as_str())),
+        );
+    for (kind, family, language) in entries {
+        by_family.entry(family).or_default()[kind] += 1;
+        by_language.entry(language).or_default()[kind] += 1;
+    }
+    let print = |title: &str, table: &BTreeMap<&str, [usize; 3]>| {
+        println!("{title:<14} replies explain no_match total");
+        for (name, [r, e, n]) in table {
+            println!("{name:<14} {r:>7} {e:>7} {n:>8} {:>5}", r + e + n);
+        }
+    };
+    print("family", &by_family);
+    print("language", &by_language);
+    let total = d.replies.len() + d.explain.len() + d.no_match.len();
+    println!(
+        "total: {} replies, {} explain texts, {} no-match texts ({total})",
+        d.replies.len(),
+        d.explain.len(),
+        d.no_match.len()
+    );
+    let counted: usize = by_family.values().flatten().sum();
+    assert_eq!(counted, total);
+    // Patterns that decide no entry of the corpus (never the best match
+    // for its cause): candidates for a real example, or for removal.
+    let mut used = BTreeSet::new();
+    for case in &d.replies {
+        if let Some(reply) = Reply::parse(&case.reply) {
+            used.extend(classify(&reply).into_iter().map(|m| m.pattern));
+        }
+    }
+    for case in &d.explain {
+        used.extend(classify_text(&case.text).into_iter().map(|m| m.pattern));
+    }
+    let unused: Vec<&str> = patterns()
+        .iter()
+        .map(|p| p.id.as_str())
+        .filter(|id| !used.contains(*id))
+        .collect();
+    println!(
+        "patterns that decide no corpus entry ({} of {}): {unused:?}",
+        unused.len(),
+        patterns().len()
+    );
 }
 
 #[test]
