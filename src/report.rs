@@ -7,9 +7,11 @@
 //! Text and Markdown are for people: every string that came from outside
 //! (replies, records, names, the settings themselves) goes through
 //! [`crate::printable`] so no control or bidirectional character reaches a
-//! terminal. JSON keeps exact strings: serde_json escapes control
-//! characters (`\u001b`) and leaves bidirectional ones as they are, which
-//! a program reading the report wants.
+//! terminal. JSON keeps exact strings: serde_json escapes the C0 controls
+//! (`\u001b`) itself, and [`json_escape_rest`] writes DEL, the C1 controls
+//! and the bidirectional characters as `\u` escapes too, which decode to
+//! the same strings, so a JSON report shown with `cat` is as safe as the
+//! text one and a program still reads exactly what the server sent.
 
 use crate::diagnose::{Diagnosis, Finding};
 use crate::printable::{printable as pr, printable_lines};
@@ -92,7 +94,7 @@ impl Report<'_> {
         let mut s =
             serde_json::to_string_pretty(&r).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
         s.push('\n');
-        s
+        json_escape_rest(&s)
     }
 
     pub fn text(&self, color: bool) -> String {
@@ -265,6 +267,22 @@ impl Report<'_> {
         );
         out
     }
+}
+
+/// Serialized JSON with every character a terminal would obey written as a
+/// `\uXXXX` escape. Such characters can only be inside strings (JSON allows
+/// nothing but whitespace between tokens), where the escape means the same
+/// character: the data is unchanged.
+pub fn json_escape_rest(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        if crate::printable::needs_escape(c) && c != '\n' {
+            let _ = write!(out, "\\u{:04x}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn arrow(d: Dir) -> &'static str {
