@@ -677,7 +677,13 @@ fn open_regular(path: &Path) -> Result<File, ProfileError> {
             }
         }
     }
-    let file = opts.open(path).map_err(|e| ProfileError::io(path, e))?;
+    let file = opts.open(path).map_err(|e| {
+        // A socket cannot be opened at all: say what it is.
+        match fs::metadata(path) {
+            Ok(m) if !m.is_file() => not_a_file(m.file_type()),
+            _ => ProfileError::io(path, e),
+        }
+    })?;
     let meta = file.metadata().map_err(|e| ProfileError::io(path, e))?;
     if !meta.is_file() {
         return Err(not_a_file(meta.file_type()));
