@@ -473,6 +473,50 @@ mod tests {
     }
 
     #[test]
+    fn limited_terminals_and_locales_fall_back() {
+        let t = |term: Option<&str>, ct: Option<&str>, loc: Option<&str>| {
+            let x = Terminal::from_vars(term, ct, loc);
+            (x.dumb, x.color, x.unicode)
+        };
+        let utf8 = Some("en_US.UTF-8");
+        assert_eq!(t(Some("xterm-256color"), None, utf8), (false, true, true));
+        assert_eq!(
+            t(Some("screen"), None, Some("de_DE.utf8")),
+            (false, true, true)
+        );
+        assert_eq!(t(Some("dumb"), None, utf8), (true, false, false));
+        // Colour codes the screen writes are 256-colour ones: not for these.
+        assert_eq!(t(Some("vt100"), None, utf8), (false, false, false));
+        assert_eq!(t(Some("frobnitz"), None, utf8), (false, false, true));
+        assert_eq!(t(None, None, utf8), (false, false, true));
+        assert_eq!(
+            t(Some("frobnitz"), Some("truecolor"), utf8),
+            (false, true, true)
+        );
+        // Not a UTF-8 locale, or none at all: ASCII.
+        assert_eq!(
+            t(Some("xterm-256color"), None, Some("C")),
+            (false, true, false)
+        );
+        assert_eq!(t(Some("xterm-256color"), None, None), (false, true, false));
+        assert_eq!(
+            t(Some("xterm"), None, Some("de_DE.ISO-8859-1")),
+            (false, true, false)
+        );
+        let th = Theme::for_terminal(false, Terminal::from_vars(Some("vt100"), None, Some("C")));
+        assert!(th.ascii && !th.color);
+    }
+
+    #[test]
+    fn outside_text_is_made_printable() {
+        let t = Theme {
+            color: true,
+            ascii: false,
+        };
+        assert_eq!(t.text("a\x1b[2J\u{202e}b\nc"), "a\\x1b[2J\\u{202e}b\nc");
+    }
+
+    #[test]
     fn ascii_text_replaces_symbols() {
         let t = Theme {
             color: false,
