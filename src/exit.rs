@@ -14,3 +14,9 @@ pub const EXIT_INTERNAL: u8 = 3;
 /// An error that ends the program with a code and a message.
 #[derive(Debug)]
 pub struct Exit(pub u8, pub String);
+/// Ended by SIGHUP (128 + 1): the terminal went away.
+pub const EXIT_SIGHUP: u8 = 129;
+/// Ended by Ctrl-C or SIGINT (128 + 2).
+pub const EXIT_SIGINT: u8 = 130;
+/// Ended by SIGTERM (128 + 15).
+pub const EXIT_SIGTERM: u8 = 143;

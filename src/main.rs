@@ -4,8 +4,12 @@
 
 use clap::Parser;
 use smtp_doctor::cli::{self, Cli, Command, Exit};
+use smtp_doctor::exit::{EXIT_SIGHUP, EXIT_SIGINT, EXIT_SIGTERM};
+use smtp_doctor::printable::printable_lines;
 use smtp_doctor::tui;
+use std::io::Write;
 use std::process::ExitCode;
+use std::time::Duration;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -16,10 +20,23 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("smtp-doctor: cannot start: {e}");
+            say(&format!("cannot start: {e}"));
             return ExitCode::from(cli::EXIT_INTERNAL);
         }
     };
+    let tui = matches!(
+        cli.command,
+        None | Some(Command::Demo(cli::DemoArgs { no_tui: false }))
+    );
+    if !tui {
+        // The screen turns signals into a quit of its own; the command line
+        // ends at once, with the terminal as it found it. The handlers are
+        // in place before any command starts.
+        let _inside = runtime.enter();
+        if let Some(watch) = cli_signals() {
+            runtime.spawn(watch);
+        }
+    }
     let result = match cli.command {
         Some(Command::Check(args)) => runtime.block_on(cli::check(args)),
         Some(Command::Explain(args)) => cli::explain(args),
@@ -29,11 +46,38 @@ fn main() -> ExitCode {
         Some(Command::Demo(_)) => runtime.block_on(tui::demo(cli.ascii)),
         None => runtime.block_on(tui::run(cli.ascii)),
     };
+    // Work still running on blocking threads (a profile read stuck on a
+    // hung file system) must not keep the program from ending.
+    runtime.shutdown_timeout(Duration::from_millis(500));
     match result {
         Ok(code) => ExitCode::from(code),
         Err(Exit(code, msg)) => {
-            eprintln!("smtp-doctor: {msg}");
+            say(&msg);
             ExitCode::from(code)
         }
     }
+}
+
+/// One message on standard error, printable; a closed or broken standard
+/// error loses it rather than ending in a panic.
+fn say(msg: &str) {
+    let _ = writeln!(std::io::stderr(), "smtp-doctor: {}", printable_lines(msg));
+}
+
+/// SIGINT, SIGTERM and SIGHUP during a command: the password prompt gets
+/// its terminal back, then the program ends with 128 + the signal number.
+fn cli_signals() -> Option<impl Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut int = signal(SignalKind::interrupt()).ok()?;
+    let mut term = signal(SignalKind::terminate()).ok()?;
+    let mut hup = signal(SignalKind::hangup()).ok()?;
+    Some(async move {
+        let code = tokio::select! {
+            _ = int.recv() => EXIT_SIGINT,
+            _ = term.recv() => EXIT_SIGTERM,
+            _ = hup.recv() => EXIT_SIGHUP,
+        };
+        cli::prompt::restore_terminal();
+        std::process::exit(i32::from(code));
+    })
 }

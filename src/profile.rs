@@ -17,6 +17,16 @@
 //!   file, the line and the column, and saving over it is refused.
 //! - **A name is never a path**: names with separators, a leading dot or
 //!   control characters are refused before any file is touched.
+//! - **Only regular files are read**: a FIFO, socket, device or directory
+//!   named `*.json` is opened without blocking, recognised from the opened
+//!   file's own metadata (no window between a check and the open), and
+//!   reported as damaged; reads are bounded.
+//! - **One save at a time**: saves of one profile take an exclusive lock on
+//!   `.<name>.lock` in the directory, so two processes saving the same
+//!   profile queue up instead of racing.
+//! - **No stale copies of a password**: the temporary file of a save that
+//!   crashed (`.<name>.json.<pid>.<n>.tmp`) is removed by the next listing,
+//!   save or delete once its process is gone or it is over a minute old.
 
 use crate::settings::{Incoming, Password, Security, Settings};
 use serde::{Deserialize, Serialize};
@@ -25,6 +35,7 @@ use std::io::{self, Read, Write};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, SystemTime};
 
 /// The version of the profile file format this build writes and reads.
 pub const SCHEMA: u32 = 1;
@@ -34,6 +45,58 @@ pub const CONFIG_DIR_ENV: &str = "SMTP_DOCTOR_CONFIG_DIR";
 
 /// Profile files larger than this are not read (a profile is a few hundred bytes).
 const MAX_FILE: u64 = 256 * 1024;
+
+/// A temporary file older than this is left over from a save, whatever its
+/// process id says (ids are reused).
+const STALE_TMP: Duration = Duration::from_secs(60);
+
+/// How long a save waits for another process's save of the same profile.
+const LOCK_WAIT: Duration = Duration::from_secs(10);
+
+/// `O_NONBLOCK`, so opening a FIFO does not wait for a writer. The value
+/// differs between systems; where it is not listed here the file type is
+/// checked before the open as well.
+#[cfg(all(
+    target_os = "linux",
+    any(
+        target_arch = "x86_64",
+        target_arch = "x86",
+        target_arch = "aarch64",
+        target_arch = "arm",
+        target_arch = "riscv64",
+        target_arch = "s390x",
+        target_arch = "powerpc64",
+        target_arch = "loongarch64"
+    )
+))]
+const O_NONBLOCK: Option<i32> = Some(0o4000);
+#[cfg(any(
+    target_os = "macos",
+    target_os = "freebsd",
+    target_os = "openbsd",
+    target_os = "netbsd"
+))]
+const O_NONBLOCK: Option<i32> = Some(0x4);
+#[cfg(not(any(
+    all(
+        target_os = "linux",
+        any(
+            target_arch = "x86_64",
+            target_arch = "x86",
+            target_arch = "aarch64",
+            target_arch = "arm",
+            target_arch = "riscv64",
+            target_arch = "s390x",
+            target_arch = "powerpc64",
+            target_arch = "loongarch64"
+        )
+    ),
+    target_os = "macos",
+    target_os = "freebsd",
+    target_os = "openbsd",
+    target_os = "netbsd"
+)))]
+const O_NONBLOCK: Option<i32> = None;
 
 /// A saved profile: a name and the settings of one check.
 #[derive(Clone, Debug, PartialEq)]
@@ -174,6 +237,11 @@ pub enum ProfileError {
         path.display()
     )]
     NewerSchema { path: PathBuf, found: u64 },
+    #[error(
+        "{} is {what}, not a profile file. It was left as it is: move it out of the profile folder or delete it.",
+        path.display()
+    )]
+    NotAFile { path: PathBuf, what: &'static str },
     #[error("{}: {source}", path.display())]
     Io { path: PathBuf, source: io::Error },
     #[error(
@@ -194,7 +262,9 @@ impl ProfileError {
     pub fn is_damaged(&self) -> bool {
         matches!(
             self,
-            ProfileError::Corrupt { .. } | ProfileError::NewerSchema { .. }
+            ProfileError::Corrupt { .. }
+                | ProfileError::NewerSchema { .. }
+                | ProfileError::NotAFile { .. }
         )
     }
 }
@@ -290,11 +360,15 @@ impl Store {
             let Some(file_name) = file_name.to_str() else {
                 continue;
             };
+            if tmp_owner(file_name).is_some() {
+                remove_if_stale(&ent.path(), file_name);
+                continue;
+            }
             let Some(name) = file_name.strip_suffix(".json") else {
                 continue;
             };
             if name.starts_with('.') {
-                continue; // a temporary file of an interrupted save
+                continue;
             }
             let path = ent.path();
             let profile = match check_name(name) {
@@ -314,13 +388,14 @@ impl Store {
         Ok(out)
     }
 
+    /// Whether something (a profile, or anything else) has this name.
     pub fn exists(&self, name: &str) -> bool {
-        check_name(name).is_ok() && self.path_of(name).exists()
+        check_name(name).is_ok() && fs::symlink_metadata(self.path_of(name)).is_ok()
     }
 
     pub fn load(&self, name: &str) -> Result<Profile, ProfileError> {
         let path = self.checked_path(name)?;
-        if !path.exists() {
+        if fs::symlink_metadata(&path).is_err() {
             return Err(ProfileError::NotFound {
                 name: name.to_string(),
                 dir: self.dir.clone(),
@@ -331,9 +406,14 @@ impl Store {
 
     /// Saves a profile atomically. An existing file of that name is replaced
     /// only with `overwrite`, and never when it is damaged.
+    /// Two processes saving one profile take turns (a lock on
+    /// `.<name>.lock`).
     pub fn save(&self, profile: &Profile, overwrite: bool) -> Result<PathBuf, ProfileError> {
         let path = self.checked_path(&profile.name)?;
-        if path.exists() {
+        self.ensure_dir()?;
+        let _lock = self.lock(&profile.name)?;
+        self.remove_stale_tmps(&profile.name);
+        if fs::symlink_metadata(&path).is_ok() {
             if !overwrite {
                 return Err(ProfileError::Exists(profile.name.clone()));
             }
@@ -343,7 +423,6 @@ impl Store {
                 return Err(e);
             }
         }
-        self.ensure_dir()?;
         let mut text = serde_json::to_string_pretty(&Disk::from_profile(profile))
             .map_err(|e| ProfileError::io(&path, io::Error::other(e)))?;
         text.push('\n');
@@ -351,9 +430,11 @@ impl Store {
         Ok(path)
     }
 
-    /// Deletes a profile file, damaged or not.
+    /// Deletes a profile file, damaged or not, and what crashed saves of
+    /// it left behind.
     pub fn delete(&self, name: &str) -> Result<PathBuf, ProfileError> {
         let path = self.checked_path(name)?;
+        self.remove_stale_tmps(name);
         match fs::remove_file(&path) {
             Ok(()) => {
                 sync_dir(&self.dir)?;
@@ -406,6 +487,62 @@ impl Store {
             .unwrap_or_else(|| base.to_string())
     }
 
+    /// Takes the save lock of one profile, waiting up to [`LOCK_WAIT`] for
+    /// another process. The lock file is removed again when the lock is
+    /// released; a process that locked a file someone removed meanwhile
+    /// sees that (the path no longer names the file it holds) and tries
+    /// again, so two processes never both hold "the" lock.
+    fn lock(&self, name: &str) -> Result<SaveLock, ProfileError> {
+        let path = self.dir.join(format!(".{name}.lock"));
+        let start = std::time::Instant::now();
+        loop {
+            let mut opts = OpenOptions::new();
+            opts.read(true).write(true).create(true).truncate(false);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                opts.mode(0o600);
+            }
+            let file = opts.open(&path).map_err(|e| ProfileError::io(&path, e))?;
+            match file.try_lock() {
+                Ok(()) => {
+                    if same_file(&file, &path) {
+                        return Ok(SaveLock { path, file });
+                    }
+                    continue;
+                }
+                Err(fs::TryLockError::WouldBlock) if start.elapsed() < LOCK_WAIT => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(fs::TryLockError::WouldBlock) => {
+                    return Err(ProfileError::io(
+                        &path,
+                        io::Error::other(format!(
+                            "another smtp-doctor has been saving profile \"{name}\" for {} s; try again",
+                            LOCK_WAIT.as_secs()
+                        )),
+                    ));
+                }
+                Err(fs::TryLockError::Error(e)) => return Err(ProfileError::io(&path, e)),
+            }
+        }
+    }
+
+    /// Removes the temporary files crashed saves of `name` left behind.
+    fn remove_stale_tmps(&self, name: &str) {
+        let Ok(rd) = fs::read_dir(&self.dir) else {
+            return;
+        };
+        for ent in rd.flatten() {
+            let file_name = ent.file_name();
+            if let Some(file_name) = file_name.to_str()
+                && tmp_owner(file_name).is_some_and(|(n, _)| n == name)
+            {
+                remove_if_stale(&ent.path(), file_name);
+            }
+        }
+    }
+
     fn ensure_dir(&self) -> Result<(), ProfileError> {
         if self.dir.is_dir() {
             return Ok(());
@@ -415,13 +552,155 @@ impl Store {
     }
 }
 
+/// A held save lock; dropping it removes the lock file, then unlocks.
+struct SaveLock {
+    path: PathBuf,
+    file: File,
+}
+
+impl Drop for SaveLock {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.path);
+        let _ = self.file.unlock();
+    }
+}
+
+/// Whether `path` still names the open `file`.
+fn same_file(file: &File, path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (file.metadata(), fs::symlink_metadata(path)) {
+            (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (file, path);
+        true
+    }
+}
+
+/// The profile name and process id in the name of a save's temporary
+/// file, `.<name>.json.<pid>.<n>.tmp`; `None` for any other name.
+fn tmp_owner(file_name: &str) -> Option<(&str, u32)> {
+    let rest = file_name.strip_prefix('.')?.strip_suffix(".tmp")?;
+    let (rest, n) = rest.rsplit_once('.')?;
+    let (rest, pid) = rest.rsplit_once('.')?;
+    let name = rest.strip_suffix(".json")?;
+    if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let pid = pid.parse().ok()?;
+    check_name(name).ok()?;
+    Some((name, pid))
+}
+
+/// Removes a save's temporary file (it may hold a password) when the
+/// process that wrote it is gone or it is older than [`STALE_TMP`]. Only
+/// regular files are touched, never what a symbolic link points to.
+fn remove_if_stale(path: &Path, file_name: &str) {
+    let Some((_, pid)) = tmp_owner(file_name) else {
+        return;
+    };
+    let Ok(meta) = fs::symlink_metadata(path) else {
+        return;
+    };
+    if !meta.file_type().is_file() {
+        return;
+    }
+    let old = meta
+        .modified()
+        .ok()
+        .and_then(|m| SystemTime::now().duration_since(m).ok())
+        .is_some_and(|age| age > STALE_TMP);
+    if old || !process_alive(pid) {
+        let _ = fs::remove_file(path);
+    }
+}
+
+/// Whether a process with this id runs. Where that cannot be told, it is
+/// taken as running (the age rule still removes the file).
+fn process_alive(pid: u32) -> bool {
+    if pid == std::process::id() {
+        return true;
+    }
+    if cfg!(target_os = "linux") {
+        Path::new("/proc").join(pid.to_string()).exists()
+    } else {
+        true
+    }
+}
+
+/// What a file that is not a regular file is, in words.
+fn kind_of(ft: fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if ft.is_fifo() {
+            return "a named pipe (FIFO)";
+        }
+        if ft.is_socket() {
+            return "a socket";
+        }
+        if ft.is_block_device() || ft.is_char_device() {
+            return "a device";
+        }
+    }
+    if ft.is_dir() {
+        "a directory"
+    } else if ft.is_symlink() {
+        "a symbolic link"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Opens a profile file for reading only if it is a regular file: the open
+/// never waits (a FIFO), and the type is that of the opened file.
+fn open_regular(path: &Path) -> Result<File, ProfileError> {
+    let not_a_file = |ft: fs::FileType| ProfileError::NotAFile {
+        path: path.to_path_buf(),
+        what: kind_of(ft),
+    };
+    let mut opts = OpenOptions::new();
+    opts.read(true);
+    match O_NONBLOCK {
+        #[cfg(unix)]
+        Some(flag) => {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.custom_flags(flag);
+        }
+        _ => {
+            let meta = fs::metadata(path).map_err(|e| ProfileError::io(path, e))?;
+            if !meta.is_file() {
+                return Err(not_a_file(meta.file_type()));
+            }
+        }
+    }
+    let file = opts.open(path).map_err(|e| {
+        // A socket cannot be opened at all: say what it is.
+        match fs::metadata(path) {
+            Ok(m) if !m.is_file() => not_a_file(m.file_type()),
+            _ => ProfileError::io(path, e),
+        }
+    })?;
+    let meta = file.metadata().map_err(|e| ProfileError::io(path, e))?;
+    if !meta.is_file() {
+        return Err(not_a_file(meta.file_type()));
+    }
+    Ok(file)
+}
+
 /// Reads and parses one profile file.
 fn read(path: &Path, name: &str) -> Result<Profile, ProfileError> {
-    let mut text = String::new();
-    File::open(path)
-        .and_then(|f| f.take(MAX_FILE + 1).read_to_string(&mut text))
+    let mut bytes = Vec::new();
+    open_regular(path)?
+        .take(MAX_FILE + 1)
+        .read_to_end(&mut bytes)
         .map_err(|e| ProfileError::io(path, e))?;
-    if text.len() as u64 > MAX_FILE {
+    if bytes.len() as u64 > MAX_FILE {
         return Err(ProfileError::Corrupt {
             path: path.to_path_buf(),
             line: 1,
@@ -429,6 +708,17 @@ fn read(path: &Path, name: &str) -> Result<Profile, ProfileError> {
             message: format!("the file is larger than {} KiB", MAX_FILE / 1024),
         });
     }
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = good.iter().filter(|&&b| b == b'\n').count() + 1;
+        let column = good.len() - good.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1) + 1;
+        ProfileError::Corrupt {
+            path: path.to_path_buf(),
+            line,
+            column,
+            message: "the file is not UTF-8 text".into(),
+        }
+    })?;
     parse(&text, path, name)
 }
 

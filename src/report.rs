@@ -3,8 +3,18 @@
 //!
 //! None of them ever sees the password: [`Settings`] does not serialize it,
 //! and transcripts are redacted where they are recorded.
+//!
+//! Text and Markdown are for people: every string that came from outside
+//! (replies, records, names, the settings themselves) goes through
+//! [`crate::printable`] so no control or bidirectional character reaches a
+//! terminal. JSON keeps exact strings: serde_json escapes the C0 controls
+//! (`\u001b`) itself, and [`json_escape_rest`] writes DEL, the C1 controls
+//! and the bidirectional characters as `\u` escapes too, which decode to
+//! the same strings, so a JSON report shown with `cat` is as safe as the
+//! text one and a program still reads exactly what the server sent.
 
 use crate::diagnose::{Diagnosis, Finding};
+use crate::printable::{printable as pr, printable_lines};
 use crate::probe::{Dir, Outcome, Status};
 use crate::settings::Settings;
 use serde::Serialize;
@@ -84,7 +94,7 @@ impl Report<'_> {
         let mut s =
             serde_json::to_string_pretty(&r).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
         s.push('\n');
-        s
+        json_escape_rest(&s)
     }
 
     pub fn text(&self, color: bool) -> String {
@@ -95,12 +105,12 @@ impl Report<'_> {
             out,
             "{} {}:{} ({}), login {}, {} → {}",
             p.bold("smtp-doctor check"),
-            s.server_name(),
+            pr(s.server_name()),
             s.port,
             s.security.label(),
-            if s.auth { s.effective_login() } else { "off" },
-            s.effective_sender(),
-            s.recipient.trim()
+            pr(if s.auth { s.effective_login() } else { "off" }),
+            pr(s.effective_sender()),
+            pr(s.recipient.trim())
         );
         out.push('\n');
         for o in self.checks {
@@ -108,8 +118,8 @@ impl Report<'_> {
                 out,
                 "{} {:<30} {} {}",
                 p.status(o.status),
-                o.title,
-                o.summary,
+                pr(o.title),
+                pr(&o.summary),
                 p.dim(&format!("({} ms)", o.duration.as_millis()))
             );
         }
@@ -124,10 +134,10 @@ impl Report<'_> {
             let _ = writeln!(
                 out,
                 "\n{}",
-                p.bold(&format!("Transcript of {} ({})", o.title, o.id))
+                p.bold(&format!("Transcript of {} ({})", pr(o.title), o.id))
             );
             for l in &o.transcript {
-                let line = format!("{:>6} ms {} {}", l.t_ms, arrow(l.dir), l.line);
+                let line = format!("{:>6} ms {} {}", l.t_ms, arrow(l.dir), pr(&l.line));
                 let _ = writeln!(
                     out,
                     "  {}",
@@ -142,7 +152,13 @@ impl Report<'_> {
         out
     }
 
+    /// Markdown, printable: there is no colour here, so the whole text goes
+    /// through [`printable_lines`] once, whatever it holds.
     pub fn markdown(&self) -> String {
+        printable_lines(&self.markdown_raw()).into_owned()
+    }
+
+    fn markdown_raw(&self) -> String {
         let s = self.settings;
         let mut out = String::new();
         out.push_str("# smtp-doctor report\n\n");
@@ -266,6 +282,22 @@ impl Report<'_> {
     }
 }
 
+/// Serialized JSON with every character a terminal would obey written as a
+/// `\uXXXX` escape. Such characters can only be inside strings (JSON allows
+/// nothing but whitespace between tokens), where the escape means the same
+/// character: the data is unchanged.
+pub fn json_escape_rest(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        if crate::printable::needs_escape(c) && c != '\n' {
+            let _ = write!(out, "\\u{:04x}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 fn arrow(d: Dir) -> &'static str {
     match d {
         Dir::Client => "C:",
@@ -296,11 +328,11 @@ pub fn diagnosis_text(d: &Diagnosis, p: &Paint) -> String {
             );
         }
         (_, Some(top)) => {
-            let _ = writeln!(out, "{} {}", p.red("Diagnosis:"), p.bold(&top.title));
+            let _ = writeln!(out, "{} {}", p.red("Diagnosis:"), p.bold(&pr(&top.title)));
         }
     }
     if let Some(name) = &d.provider_name {
-        let _ = writeln!(out, "Provider: {name}");
+        let _ = writeln!(out, "Provider: {}", pr(name));
     }
     for (i, f) in d.causes.iter().enumerate() {
         out.push('\n');
@@ -329,26 +361,42 @@ pub fn diagnosis_text(d: &Diagnosis, p: &Paint) -> String {
         }
     }
     for n in &d.notes {
-        let _ = writeln!(out, "\nNote: {}", n.text);
+        let _ = writeln!(out, "\nNote: {}", printable_lines(&n.text));
     }
     out
 }
 
 pub fn finding_text(n: usize, f: &Finding, p: &Paint) -> String {
     let mut out = String::new();
-    let head = format!("{n}. {} [{}] ({:.0}%)", f.title, f.id, f.confidence * 100.0);
+    let head = format!(
+        "{n}. {} [{}] ({:.0}%)",
+        pr(&f.title),
+        pr(&f.id),
+        f.confidence * 100.0
+    );
     let _ = writeln!(out, "{}", if n == 1 { p.bold(&head) } else { head });
     if !f.explanation.is_empty() {
-        let _ = writeln!(out, "   {}", f.explanation);
+        let _ = writeln!(out, "   {}", printable_lines(&f.explanation));
     }
     for e in &f.evidence {
-        let _ = writeln!(out, "   {} {}: {}", p.dim("evidence"), e.check, e.summary);
+        let _ = writeln!(
+            out,
+            "   {} {}: {}",
+            p.dim("evidence"),
+            e.check,
+            pr(&e.summary)
+        );
         for l in &e.lines {
-            let _ = writeln!(out, "      {}", p.dim(l));
+            let _ = writeln!(out, "      {}", p.dim(&pr(l)));
         }
     }
     for (i, fix) in f.fixes.iter().enumerate() {
-        let _ = writeln!(out, "   {} {fix}", p.green(&format!("fix {}.", i + 1)));
+        let _ = writeln!(
+            out,
+            "   {} {}",
+            p.green(&format!("fix {}.", i + 1)),
+            printable_lines(fix)
+        );
     }
     out
 }

@@ -26,7 +26,8 @@ pub use crate::exit::{EXIT_INTERNAL, EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, Exit};
     long_about = "Finds out why a mail client, contact form or device cannot send mail: it checks DNS, \
 the ports, the greeting, encryption, login and relaying of an outgoing (SMTP) server, and explains the \
 most likely cause with fixes.\n\nExit codes: 0 nothing wrong found, 1 a problem found, 2 bad usage or \
-invalid settings, 3 internal error."
+invalid settings, 3 internal error, 129 ended by SIGHUP, 130 ended by Ctrl-C (SIGINT), 143 ended by \
+SIGTERM (the interactive screen too, after it has restored the terminal)."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -272,11 +273,13 @@ pub async fn check(args: Box<CheckArgs>) -> Result<u8, Exit> {
     let quiet = args.quiet;
     let outcomes = probe::run(settings.clone(), |ev| {
         if let (false, Event::Finished(o)) = (quiet, ev) {
-            eprintln!(
+            // A closed or broken standard error loses the line, nothing more.
+            let _ = writeln!(
+                std::io::stderr(),
                 "{} {:<16} {} ({} ms)",
                 paint.status(o.status),
                 o.id.as_str(),
-                o.summary,
+                crate::printable::printable(&o.summary),
                 o.duration.as_millis()
             );
         }
@@ -316,14 +319,38 @@ pub async fn demo_report() -> Result<u8, Exit> {
     Ok(EXIT_OK)
 }
 
+/// `explain` reads at most this much of standard input.
+const EXPLAIN_MAX: u64 = 1024 * 1024;
+
+/// The text of `explain`'s input. Input cut at [`EXPLAIN_MAX`] may end
+/// inside a character: that partial character is dropped, not called
+/// invalid.
+pub fn input_text(mut bytes: Vec<u8>) -> Result<String, Exit> {
+    let cut = bytes.len() as u64 >= EXPLAIN_MAX;
+    match std::str::from_utf8(&bytes) {
+        Ok(_) => {}
+        Err(e) if cut && e.error_len().is_none() => bytes.truncate(e.valid_up_to()),
+        Err(e) => {
+            return Err(Exit(
+                EXIT_USAGE,
+                format!(
+                    "Standard input is not valid UTF-8 text (byte {}); pass the text as it was shown",
+                    e.valid_up_to() + 1
+                ),
+            ));
+        }
+    }
+    String::from_utf8(bytes).map_err(|e| Exit(EXIT_USAGE, e.to_string()))
+}
+
 pub fn explain(args: ExplainArgs) -> Result<u8, Exit> {
     let text = if args.text.is_empty() || args.text == ["-"] {
-        let mut buf = String::new();
+        let mut buf = Vec::new();
         std::io::stdin()
-            .take(1024 * 1024)
-            .read_to_string(&mut buf)
+            .take(EXPLAIN_MAX)
+            .read_to_end(&mut buf)
             .map_err(|e| Exit(EXIT_USAGE, format!("Cannot read standard input: {e}")))?;
-        buf
+        input_text(buf)?
     } else {
         args.text.join(" ")
     };

@@ -2,6 +2,7 @@
 //! `check --profile NAME`: the front end over the profile store.
 
 use crate::exit::{EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, Exit};
+use crate::printable::printable as pr;
 use crate::profile::{Profile, ProfileError, Store};
 use crate::settings::{Password, Settings};
 use clap::{Args, Subcommand};
@@ -51,7 +52,11 @@ pub fn command(args: ProfilesArgs) -> Result<u8, Exit> {
             for e in &list {
                 match &e.profile {
                     Ok(p) => out.push_str(&format!("{}\n", one_line(p))),
-                    Err(err) => out.push_str(&format!("{}  (damaged) {err}\n", e.name)),
+                    Err(err) => out.push_str(&format!(
+                        "{}  (damaged) {}\n",
+                        pr(&e.name),
+                        pr(&err.to_string())
+                    )),
                 }
             }
         }
@@ -67,6 +72,9 @@ pub fn command(args: ProfilesArgs) -> Result<u8, Exit> {
             ));
         }
     }
+    // Names, servers and errors come from files anyone may have edited:
+    // nothing in them reaches the terminal as a control character.
+    let out = crate::printable::printable_lines(&out);
     let mut stdout = io::stdout().lock();
     let _ = stdout.write_all(out.as_bytes());
     let _ = stdout.flush();
@@ -78,13 +86,13 @@ pub fn one_line(p: &Profile) -> String {
     let s = &p.settings;
     let mut line = format!(
         "{}  {}:{} ({})",
-        p.name,
-        s.server_name(),
+        pr(&p.name),
+        pr(s.server_name()),
         s.port,
         s.security.label()
     );
     if !s.account.is_empty() {
-        line.push_str(&format!("  {}", s.account));
+        line.push_str(&format!("  {}", pr(&s.account)));
     }
     if p.save_password {
         line.push_str("  [password saved]");
@@ -141,7 +149,9 @@ pub fn show(p: &Profile, path: &Path) -> String {
                 .unwrap_or_else(|| "(none)".into()),
         ),
     ];
-    rows.iter().map(|(k, v)| format!("{k:<16} {v}\n")).collect()
+    rows.iter()
+        .map(|(k, v)| format!("{k:<16} {}\n", pr(v)))
+        .collect()
 }
 
 /// The settings of a saved profile, for `check --profile NAME`.

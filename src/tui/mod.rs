@@ -34,7 +34,9 @@ pub mod wizard;
 pub use app::{App, Effect, ListedProfile, Msg, Screen};
 pub use theme::Theme;
 
-use crate::exit::{EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, Exit};
+use crate::exit::{
+    EXIT_INTERNAL, EXIT_OK, EXIT_SIGHUP, EXIT_SIGINT, EXIT_SIGTERM, EXIT_USAGE, Exit,
+};
 use crate::probe::{self, Event};
 use crate::profile::Store;
 use crate::report::Format;
@@ -49,6 +51,7 @@ use ratatui::crossterm::terminal::{
 use std::collections::VecDeque;
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use tokio::task::JoinHandle;
@@ -78,9 +81,11 @@ pub fn env_defaults() -> Settings {
     }
 }
 
-/// Draws the whole screen from the state.
+/// Draws the whole screen from the state; nothing drawn can hold a
+/// control or bidirectional character ([`theme::sanitize_buffer`]).
 pub fn render(app: &App, frame: &mut ratatui::Frame) {
     view::render(app, frame);
+    theme::sanitize_buffer(frame.buffer_mut());
 }
 
 fn listed(store: &Store) -> Result<Vec<ListedProfile>, String> {
@@ -149,8 +154,20 @@ impl Runtime {
         }
     }
 
-    fn store(&self) -> Result<&Store, String> {
-        self.store.as_ref().map_err(Clone::clone)
+    /// Runs `work` on a blocking thread and posts its message to the loop.
+    /// Everything that touches the disk goes this way: a profile folder on
+    /// a hung network file system, or a FIFO where a file should be, must
+    /// never stop the loop from answering q, Ctrl-C and signals.
+    fn off_loop(&self, work: impl FnOnce() -> Msg + Send + 'static) {
+        let tx = self.tx.clone();
+        tokio::task::spawn_blocking(move || {
+            let _ = tx.send(work());
+        });
+    }
+
+    /// The store, for a blocking thread.
+    fn store_owned(&self) -> Result<Store, String> {
+        self.store.clone()
     }
 
     fn perform(&mut self, app: &App, effect: Effect) -> Option<Msg> {
@@ -159,7 +176,13 @@ impl Runtime {
                 self.cancel();
                 let tx = self.tx.clone();
                 self.run = Some(tokio::spawn(async move {
-                    let mut run = probe::start(settings);
+                    // Loading the system's and the user's CA certificates
+                    // reads files: on a blocking thread, like the store.
+                    let Ok(mut run) =
+                        tokio::task::spawn_blocking(move || probe::start(settings)).await
+                    else {
+                        return;
+                    };
                     while let Some(event) = run.events.recv().await {
                         let done = matches!(event, Event::Done);
                         if tx.send(Msg::Probe { run_id, event }).is_err() || done {
@@ -173,40 +196,64 @@ impl Runtime {
                 self.cancel();
                 None
             }
-            Effect::LoadProfiles => Some(Msg::Profiles(self.store().and_then(listed))),
-            Effect::SaveProfile { profile, overwrite } => {
-                let r = self.store().and_then(|s| {
-                    s.save(&profile, overwrite)
-                        .map(|p| (profile.name.clone(), p))
-                        .map_err(|e| e.to_string())
+            Effect::LoadProfiles => {
+                let store = self.store_owned();
+                self.off_loop(move || {
+                    Msg::Profiles(store.as_ref().map_err(Clone::clone).and_then(listed))
                 });
-                Some(Msg::ProfileSaved(r))
+                None
+            }
+            Effect::SaveProfile { profile, overwrite } => {
+                let store = self.store_owned();
+                self.off_loop(move || {
+                    Msg::ProfileSaved(store.and_then(|s| {
+                        s.save(&profile, overwrite)
+                            .map(|p| (profile.name.clone(), p))
+                            .map_err(|e| e.to_string())
+                    }))
+                });
+                None
             }
             Effect::DeleteProfile(name) => {
-                let r = self.store().and_then(|s| {
-                    s.delete(&name)
-                        .map(|p| format!("Deleted profile \"{name}\" ({})", p.display()))
-                        .map_err(|e| e.to_string())
+                let store = self.store_owned();
+                self.off_loop(move || {
+                    Msg::ProfileChanged(store.and_then(|s| {
+                        s.delete(&name)
+                            .map(|p| format!("Deleted profile \"{name}\" ({})", p.display()))
+                            .map_err(|e| e.to_string())
+                    }))
                 });
-                Some(Msg::ProfileChanged(r))
+                None
             }
             Effect::RenameProfile { from, to } => {
-                let r = self.store().and_then(|s| {
-                    s.rename(&from, &to)
-                        .map(|_| format!("Renamed profile \"{from}\" to \"{to}\""))
-                        .map_err(|e| e.to_string())
+                let store = self.store_owned();
+                self.off_loop(move || {
+                    Msg::ProfileChanged(store.and_then(|s| {
+                        s.rename(&from, &to)
+                            .map(|_| format!("Renamed profile \"{from}\" to \"{to}\""))
+                            .map_err(|e| e.to_string())
+                    }))
                 });
-                Some(Msg::ProfileChanged(r))
+                None
             }
             Effect::DuplicateProfile { from, to } => {
-                let r = self.store().and_then(|s| {
-                    s.duplicate(&from, &to)
-                        .map(|_| format!("Copied profile \"{from}\" to \"{to}\""))
-                        .map_err(|e| e.to_string())
+                let store = self.store_owned();
+                self.off_loop(move || {
+                    Msg::ProfileChanged(store.and_then(|s| {
+                        s.duplicate(&from, &to)
+                            .map(|_| format!("Copied profile \"{from}\" to \"{to}\""))
+                            .map_err(|e| e.to_string())
+                    }))
                 });
-                Some(Msg::ProfileChanged(r))
+                None
             }
-            Effect::Export(format) => Some(Msg::Exported(export(app, format))),
+            Effect::Export(format) => match export_job(app, format) {
+                Ok(job) => {
+                    self.off_loop(move || Msg::Exported(job.write()));
+                    None
+                }
+                Err(e) => Some(Msg::Exported(Err(e))),
+            },
             Effect::DetectProvider { domain, settings } => {
                 let tx = self.tx.clone();
                 tokio::spawn(async move {
@@ -229,8 +276,38 @@ impl Runtime {
     }
 }
 
-/// Writes the dashboard's report next to the user, never over a file.
-fn export(app: &App, format: Format) -> Result<PathBuf, String> {
+/// A report to write: made on the loop (it reads the state), written on a
+/// blocking thread.
+struct ExportJob {
+    dir: PathBuf,
+    stem: String,
+    ext: &'static str,
+    text: String,
+}
+
+impl ExportJob {
+    /// Writes the report next to the user, never over a file: the working
+    /// directory first, the home directory when that is not writable.
+    fn write(self) -> Result<PathBuf, String> {
+        let ExportJob {
+            dir,
+            stem,
+            ext,
+            text,
+        } = self;
+        write_new(&dir, &stem, ext, text.as_bytes()).or_else(|first| {
+            match std::env::var_os("HOME").map(PathBuf::from) {
+                Some(home) if home != dir => {
+                    write_new(&home, &stem, ext, text.as_bytes()).map_err(|_| first)
+                }
+                _ => Err(first),
+            }
+        })
+    }
+}
+
+/// The dashboard's report, ready to be written.
+fn export_job(app: &App, format: Format) -> Result<ExportJob, String> {
     let Screen::Dashboard(d) = &app.screen else {
         return Err("there is no report on this screen".into());
     };
@@ -257,16 +334,11 @@ fn export(app: &App, format: Format) -> Result<PathBuf, String> {
         .map(|d| d.as_secs())
         .unwrap_or(0);
     let stem = format!("smtp-doctor-{server}-{}", utc_stamp(secs));
-    // The working directory first; the home directory when it is not writable.
-    write_new(&app.export_dir, &stem, ext, text.as_bytes()).or_else(|first| match std::env::var_os(
-        "HOME",
-    )
-    .map(PathBuf::from)
-    {
-        Some(home) if home != app.export_dir => {
-            write_new(&home, &stem, ext, text.as_bytes()).map_err(|_| first)
-        }
-        _ => Err(first),
+    Ok(ExportJob {
+        dir: app.export_dir.clone(),
+        stem,
+        ext,
+        text,
     })
 }
 
@@ -401,23 +473,38 @@ fn spawn_input(tx: UnboundedSender<Msg>) {
     }
 }
 
+/// The exit code a signal or Ctrl-C asked for (0: none did).
+static ENDED_BY: AtomicU8 = AtomicU8::new(0);
+
 /// SIGTERM, SIGHUP and SIGINT become a quit message, so the loop ends and
-/// the guard restores the terminal.
+/// the guard restores the terminal; the program then ends with 128 + the
+/// signal number.
 fn spawn_signals(tx: &UnboundedSender<Msg>) {
     use tokio::signal::unix::{SignalKind, signal};
-    for kind in [
-        SignalKind::terminate(),
-        SignalKind::hangup(),
-        SignalKind::interrupt(),
+    for (kind, code) in [
+        (SignalKind::terminate(), EXIT_SIGTERM),
+        (SignalKind::hangup(), EXIT_SIGHUP),
+        (SignalKind::interrupt(), EXIT_SIGINT),
     ] {
         if let Ok(mut s) = signal(kind) {
             let tx = tx.clone();
             tokio::spawn(async move {
                 if s.recv().await.is_some() {
+                    let _ = ENDED_BY.compare_exchange(0, code, Ordering::SeqCst, Ordering::SeqCst);
                     let _ = tx.send(Msg::Quit);
                 }
             });
         }
+    }
+}
+
+/// Ctrl-C typed on the screen ends it as SIGINT would (130).
+fn note_ctrl_c(msg: &Msg) {
+    if let Msg::Key(k) = msg
+        && k.code == cevent::KeyCode::Char('c')
+        && k.modifiers.contains(cevent::KeyModifiers::CONTROL)
+    {
+        let _ = ENDED_BY.compare_exchange(0, EXIT_SIGINT, Ordering::SeqCst, Ordering::SeqCst);
     }
 }
 
@@ -430,6 +517,13 @@ async fn run_app(
         return Err(Exit(
             EXIT_USAGE,
             "the interactive screen needs a terminal; in scripts use `smtp-doctor check ...` (see --help)"
+                .into(),
+        ));
+    }
+    if theme::Terminal::from_env().dumb {
+        return Err(Exit(
+            EXIT_USAGE,
+            "the interactive screen cannot run on this terminal (TERM=dumb: it cannot move the cursor); use the command line instead: `smtp-doctor check --help`"
                 .into(),
         ));
     }
@@ -455,7 +549,10 @@ async fn run_app(
     rt.cancel();
     drop(guard);
     result
-        .map(|_| EXIT_OK)
+        .map(|_| match ENDED_BY.load(Ordering::SeqCst) {
+            0 => EXIT_OK,
+            code => code,
+        })
         .map_err(|e| Exit(EXIT_INTERNAL, format!("the terminal failed: {e}")))
 }
 
@@ -483,7 +580,7 @@ async fn event_loop<B: ratatui::backend::Backend>(
             return Ok(());
         }
         if app.dirty {
-            terminal.draw(|f| view::render(app, f))?;
+            terminal.draw(|f| render(app, f))?;
             app.dirty = false;
         }
         let msg = tokio::select! {
@@ -493,6 +590,7 @@ async fn event_loop<B: ratatui::backend::Backend>(
             },
             _ = ticker.tick(), if app.animating() => Msg::Tick,
         };
+        note_ctrl_c(&msg);
         let effects = app.update(msg);
         dispatch(app, rt, effects);
         for _ in 0..BATCH {
@@ -501,6 +599,7 @@ async fn event_loop<B: ratatui::backend::Backend>(
             }
             match rx.try_recv() {
                 Ok(m) => {
+                    note_ctrl_c(&m);
                     let effects = app.update(m);
                     dispatch(app, rt, effects);
                 }

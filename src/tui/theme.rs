@@ -4,6 +4,13 @@
 //! used, `NO_COLOR` turns colour off (selection and focus then show by
 //! reverse video and bold, never by colour alone), and `--ascii` swaps every
 //! symbol and border for plain ASCII.
+//!
+//! The environment decides too ([`Terminal::from_env`]): the terminal
+//! library writes even the 16 colours as 256-colour codes (`ESC[38;5;1m`),
+//! which a VT100, an unknown `TERM` or no `TERM` at all may not understand,
+//! so colour is used only on terminals known to take them (or with
+//! `COLORTERM` set). A locale that is not UTF-8 (`LC_ALL=C`, nothing set)
+//! gets ASCII, as do the VT terminals. `TERM=dumb` cannot run the screen.
 
 use crate::probe::Status;
 use ratatui::style::{Color, Modifier, Style};
@@ -31,11 +38,97 @@ const ASCII_BORDER: border::Set<'static> = border::Set {
 const SPINNER: [&str; 8] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧"];
 const SPINNER_ASCII: [&str; 4] = ["|", "/", "-", "\\"];
 
+/// What the terminal and locale can show.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Terminal {
+    /// `TERM=dumb`: no cursor movement, no screen.
+    pub dumb: bool,
+    /// Colour codes are understood.
+    pub color: bool,
+    /// Characters beyond ASCII show (a UTF-8 locale and a terminal that is
+    /// not a VT of old).
+    pub unicode: bool,
+}
+
+/// `TERM` families that take the colour codes the screen writes.
+const COLOR_TERMS: [&str; 21] = [
+    "xterm",
+    "screen",
+    "tmux",
+    "rxvt",
+    "linux",
+    "alacritty",
+    "kitty",
+    "foot",
+    "wezterm",
+    "vte",
+    "gnome",
+    "konsole",
+    "putty",
+    "st-",
+    "contour",
+    "ghostty",
+    "iterm",
+    "mintty",
+    "cygwin",
+    "ms-terminal",
+    "eterm",
+];
+
+impl Terminal {
+    /// From `TERM`, `COLORTERM` and the locale (`LC_ALL`, `LC_CTYPE`,
+    /// `LANG`, the first one set wins).
+    pub fn from_env() -> Terminal {
+        let var = |k: &str| std::env::var(k).ok();
+        Terminal::from_vars(
+            var("TERM").as_deref(),
+            var("COLORTERM").as_deref(),
+            [var("LC_ALL"), var("LC_CTYPE"), var("LANG")]
+                .into_iter()
+                .flatten()
+                .find(|v| !v.is_empty())
+                .as_deref(),
+        )
+    }
+
+    pub fn from_vars(
+        term: Option<&str>,
+        colorterm: Option<&str>,
+        locale: Option<&str>,
+    ) -> Terminal {
+        let term = term.unwrap_or("").trim().to_ascii_lowercase();
+        let dumb = term == "dumb";
+        let known = COLOR_TERMS.iter().any(|t| term.starts_with(t))
+            || term.contains("256color")
+            || term.contains("truecolor")
+            || term.contains("direct");
+        let color =
+            !dumb && !term.is_empty() && (known || colorterm.is_some_and(|v| !v.is_empty()));
+        let locale = locale.unwrap_or("C").to_ascii_lowercase();
+        let utf8 = locale.contains("utf-8") || locale.contains("utf8");
+        let unicode = utf8 && !dumb && !term.starts_with("vt");
+        Terminal {
+            dumb,
+            color,
+            unicode,
+        }
+    }
+}
+
 impl Theme {
-    /// Colour unless `NO_COLOR` is set to a non-empty value.
+    /// Colour unless `NO_COLOR` is set to a non-empty value or the terminal
+    /// does not take colour; ASCII when asked or when the terminal or the
+    /// locale cannot show more.
     pub fn from_env(ascii: bool) -> Theme {
-        let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-        Theme { color, ascii }
+        Theme::for_terminal(ascii, Terminal::from_env())
+    }
+
+    pub fn for_terminal(ascii: bool, term: Terminal) -> Theme {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        Theme {
+            color: term.color && !no_color,
+            ascii: ascii || !term.unicode,
+        }
     }
 
     fn fg(&self, c: Color) -> Style {
@@ -184,11 +277,15 @@ impl Theme {
         }
     }
 
-    /// Replaces the symbols this theme cannot show in text that comes
-    /// from elsewhere (catalog texts, server replies).
+    /// Text that comes from elsewhere (catalog texts, server replies,
+    /// records, profile files), ready for the screen: control and
+    /// bidirectional characters as visible escapes (line feeds stay, the
+    /// wrapping breaks lines there), and the symbols this theme cannot show
+    /// replaced.
     pub fn text(&self, s: &str) -> String {
+        let s = crate::printable::printable_lines(s);
         if !self.ascii || s.is_ascii() {
-            return s.to_string();
+            return s.into_owned();
         }
         s.chars()
             .map(|c| match c {
@@ -207,6 +304,25 @@ impl Theme {
                 _ => "?".to_string(),
             })
             .collect()
+    }
+}
+
+/// The last guard before the terminal: a cell whose symbol holds a control
+/// or bidirectional character loses it (`?` when nothing else is left), so
+/// text that reached a widget without [`Theme::text`] still cannot steer
+/// the terminal. Ratatui already drops control characters; the
+/// bidirectional ones it would pass on.
+pub fn sanitize_buffer(buf: &mut ratatui::buffer::Buffer) {
+    use crate::printable::needs_escape;
+    for cell in buf.content.iter_mut() {
+        if cell.symbol().chars().any(needs_escape) {
+            let clean: String = cell
+                .symbol()
+                .chars()
+                .filter(|c| !needs_escape(*c))
+                .collect();
+            cell.set_symbol(if clean.is_empty() { "?" } else { &clean });
+        }
     }
 }
 
@@ -354,6 +470,50 @@ mod tests {
         assert_eq!(truncate("hello world", 8, "…"), "hello w…");
         assert_eq!(truncate("short", 8, "…"), "short");
         assert_eq!(truncate("hello world", 8, "~"), "hello w~");
+    }
+
+    #[test]
+    fn limited_terminals_and_locales_fall_back() {
+        let t = |term: Option<&str>, ct: Option<&str>, loc: Option<&str>| {
+            let x = Terminal::from_vars(term, ct, loc);
+            (x.dumb, x.color, x.unicode)
+        };
+        let utf8 = Some("en_US.UTF-8");
+        assert_eq!(t(Some("xterm-256color"), None, utf8), (false, true, true));
+        assert_eq!(
+            t(Some("screen"), None, Some("de_DE.utf8")),
+            (false, true, true)
+        );
+        assert_eq!(t(Some("dumb"), None, utf8), (true, false, false));
+        // Colour codes the screen writes are 256-colour ones: not for these.
+        assert_eq!(t(Some("vt100"), None, utf8), (false, false, false));
+        assert_eq!(t(Some("frobnitz"), None, utf8), (false, false, true));
+        assert_eq!(t(None, None, utf8), (false, false, true));
+        assert_eq!(
+            t(Some("frobnitz"), Some("truecolor"), utf8),
+            (false, true, true)
+        );
+        // Not a UTF-8 locale, or none at all: ASCII.
+        assert_eq!(
+            t(Some("xterm-256color"), None, Some("C")),
+            (false, true, false)
+        );
+        assert_eq!(t(Some("xterm-256color"), None, None), (false, true, false));
+        assert_eq!(
+            t(Some("xterm"), None, Some("de_DE.ISO-8859-1")),
+            (false, true, false)
+        );
+        let th = Theme::for_terminal(false, Terminal::from_vars(Some("vt100"), None, Some("C")));
+        assert!(th.ascii && !th.color);
+    }
+
+    #[test]
+    fn outside_text_is_made_printable() {
+        let t = Theme {
+            color: true,
+            ascii: false,
+        };
+        assert_eq!(t.text("a\x1b[2J\u{202e}b\nc"), "a\\x1b[2J\\u{202e}b\nc");
     }
 
     #[test]

@@ -154,7 +154,7 @@ keys() { tmux send-keys -t "$session" "$@"; }
 text() { tmux send-keys -t "$session" -l -- "$1"; }
 
 tmux new-session -d -s "$session" -x 80 -y 24 \
-  "env -i HOME=/root PATH=/usr/bin:/bin TERM=xterm-256color PS1='e2e\$ ' bash --norc --noprofile"
+  "env -i HOME=/root PATH=/usr/bin:/bin TERM=xterm-256color LANG=C.UTF-8 PS1='e2e\$ ' bash --norc --noprofile"
 tmux set-option -t "$session" status off >/dev/null
 tmux resize-window -t "$session" -x 80 -y 24 2>/dev/null || true
 wait_for 'e2e$'
