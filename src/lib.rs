@@ -12,6 +12,7 @@ pub mod demo;
 pub mod diagnose;
 pub mod exit;
 pub mod explain;
+pub mod logscan;
 pub mod probe;
 pub mod profile;
 pub mod reply;
