@@ -307,3 +307,58 @@ fn cli_refuses_what_is_not_a_log_file() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[path = "tui_common/mod.rs"]
+#[allow(dead_code)]
+mod tui_common;
+
+/// The explain screen: a pasted log path starts a triage off the UI loop
+/// (an effect), its result (a message) shows the table, Enter opens a row.
+#[test]
+fn tui_explain_screen_triages_a_pasted_log_path() {
+    use ratatui::crossterm::event::KeyCode;
+    use smtp_doctor::tui::explain::LogView;
+    use smtp_doctor::tui::{Effect, Msg, Screen};
+    use tui_common::*;
+
+    let mut a = app();
+    press(&mut a, [ch('j'), key(KeyCode::Enter)]);
+    assert!(matches!(a.screen, Screen::Explain(_)));
+    let path = data("postfix-testbed.log");
+    let effects = a.update(Msg::Paste(format!("@{}", path.display())));
+    let (id, asked) = match effects.as_slice() {
+        [Effect::TriageLog { id, path }] => (*id, path.clone()),
+        other => panic!("expected one TriageLog effect, got {other:?}"),
+    };
+    assert_eq!(asked, path);
+    // The runtime runs the scan on a blocking thread; here, directly.
+    let result = logscan::scan_path(&asked, &Options::default())
+        .map(Box::new)
+        .map_err(|e| e.to_string());
+    // An answer for an older request is dropped.
+    a.update(Msg::LogTriaged {
+        id: id + 7,
+        result: Err("stale".into()),
+    });
+    a.update(Msg::LogTriaged { id, result });
+    let shown = screen_text(&a, 120, 40);
+    assert!(shown.contains("relay-denied"), "{shown}");
+    assert!(shown.contains("auth-failed"), "{shown}");
+    // Down to the second row (relay-denied), Enter opens its explanation.
+    press(&mut a, [key(KeyCode::Down), key(KeyCode::Enter)]);
+    match &a.screen {
+        Screen::Explain(e) => match &e.log {
+            Some(LogView::Done { selected, open, .. }) => assert!(*open && *selected == 1),
+            other => panic!("{other:?}"),
+        },
+        _ => panic!("left the explain screen"),
+    }
+    let shown = screen_text(&a, 120, 40);
+    assert!(shown.contains("Example lines"), "{shown}");
+    assert!(shown.contains("Relay access denied"), "{shown}");
+    // Esc closes the row, a second Esc leaves.
+    press(&mut a, [key(KeyCode::Esc)]);
+    assert!(matches!(a.screen, Screen::Explain(_)));
+    press(&mut a, [key(KeyCode::Esc)]);
+    assert!(matches!(a.screen, Screen::Start(_)));
+}

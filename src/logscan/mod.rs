@@ -209,6 +209,7 @@ struct Agg {
     senders: TopK,
     recipients: TopK,
     examples: Vec<String>,
+    example_tries: u32,
 }
 
 impl Agg {
@@ -223,6 +224,7 @@ impl Agg {
             senders: TopK::new(TOP_CAP),
             recipients: TopK::new(TOP_CAP),
             examples: Vec::new(),
+            example_tries: 0,
         }
     }
 }
@@ -236,15 +238,18 @@ const EXAMPLE_CHARS: usize = 600;
 
 struct Scanner<'o> {
     opts: &'o Options,
-    finders: Vec<memchr::memmem::Finder<'static>>,
+    /// One search for all key words at once.
+    prefilter: regex::bytes::Regex,
     lines: u64,
     skipped: Skipped,
     findings: u64,
     classified: u64,
     formats: Formats,
-    causes: HashMap<String, Agg>,
+    /// Causes in order of first sight, with their tallies.
+    causes: Vec<(String, Agg)>,
     not_understood: NotUnderstood,
-    cache: HashMap<String, Option<String>>,
+    /// Masked reason text -> index into `causes` (None: not understood).
+    cache: HashMap<String, Option<usize>>,
     scratch: String,
     csv: Option<csv::Columns>,
     fields: Vec<String>,
@@ -257,16 +262,20 @@ impl<'o> Scanner<'o> {
         keys.extend(CSV_KEYS);
         Scanner {
             opts,
-            finders: keys
-                .iter()
-                .map(|k| memchr::memmem::Finder::new(k.as_bytes()).into_owned())
-                .collect(),
+            prefilter: regex::bytes::Regex::new(
+                &keys
+                    .iter()
+                    .map(|k| regex::escape(k))
+                    .collect::<Vec<_>>()
+                    .join("|"),
+            )
+            .expect("escaped literals form a valid regex"),
             lines: 0,
             skipped: Skipped::default(),
             findings: 0,
             classified: 0,
             formats: Formats::default(),
-            causes: HashMap::new(),
+            causes: Vec::new(),
             not_understood: NotUnderstood::default(),
             cache: HashMap::new(),
             scratch: String::new(),
@@ -318,7 +327,7 @@ impl<'o> Scanner<'o> {
 
     /// True when the line contains one of the key words.
     fn candidate(&self, bytes: &[u8]) -> bool {
-        self.finders.iter().any(|f| f.find(bytes).is_some())
+        self.prefilter.is_match(bytes)
     }
 
     fn event(&mut self, ev: &Event<'_>, line: &str) {
@@ -329,7 +338,7 @@ impl<'o> Scanner<'o> {
             Source::Sendmail => self.formats.sendmail += 1,
             Source::M365 => self.formats.m365 += 1,
         }
-        let Some(cause) = self.classify(ev) else {
+        let Some(index) = self.classify(ev) else {
             self.not_understood.count += 1;
             if self.not_understood.examples.len() < self.opts.examples.max(5) {
                 self.not_understood.examples.push(example(line));
@@ -337,12 +346,7 @@ impl<'o> Scanner<'o> {
             return;
         };
         self.classified += 1;
-        if !self.causes.contains_key(&cause) {
-            self.causes.insert(cause.clone(), Agg::new());
-        }
-        let Some(agg) = self.causes.get_mut(&cause) else {
-            return;
-        };
+        let agg = &mut self.causes[index].1;
         agg.count += 1;
         agg.kinds[match ev.kind {
             Kind::Rejected => 0,
@@ -367,7 +371,9 @@ impl<'o> Scanner<'o> {
         if let Some(d) = ev.recipient.and_then(domain) {
             agg.recipients.add_lower(d);
         }
-        if agg.examples.len() < self.opts.examples {
+        // Distinct examples; alike lines are not copied again and again.
+        if agg.examples.len() < self.opts.examples && agg.example_tries < 64 {
+            agg.example_tries += 1;
             let ex = example(line);
             if !agg.examples.contains(&ex) {
                 agg.examples.push(ex);
@@ -378,14 +384,14 @@ impl<'o> Scanner<'o> {
     /// The cause of a finding; results are remembered per reason text
     /// with addresses masked, so a log of many alike lines is classified
     /// once per distinct reason.
-    fn classify(&mut self, ev: &Event<'_>) -> Option<String> {
+    fn classify(&mut self, ev: &Event<'_>) -> Option<usize> {
         mask(ev.reason, &mut self.scratch);
         if let Some(implied) = ev.implied_reply {
             self.scratch.insert(0, '\u{0}');
             self.scratch.insert_str(0, implied);
         }
         if let Some(hit) = self.cache.get(self.scratch.as_str()) {
-            return hit.clone();
+            return *hit;
         }
         let key = self.scratch.clone();
         let result = match key.split_once('\u{0}') {
@@ -394,11 +400,20 @@ impl<'o> Scanner<'o> {
             }
             None => top_cause(&key),
         };
+        let index = result.map(
+            |cause| match self.causes.iter().position(|(c, _)| *c == cause) {
+                Some(i) => i,
+                None => {
+                    self.causes.push((cause, Agg::new()));
+                    self.causes.len() - 1
+                }
+            },
+        );
         if self.cache.len() >= CACHE_CAP {
             self.cache.clear();
         }
-        self.cache.insert(key, result.clone());
-        result
+        self.cache.insert(key, index);
+        index
     }
 
     fn finish(self, bytes: u64) -> Triage {
