@@ -309,7 +309,6 @@ fn cli_refuses_what_is_not_a_log_file() {
 }
 
 #[path = "tui_common/mod.rs"]
-#[allow(dead_code)]
 mod tui_common;
 
 /// The explain screen: a pasted log path starts a triage off the UI loop
