@@ -361,3 +361,57 @@ fn tui_explain_screen_triages_a_pasted_log_path() {
     press(&mut a, [key(KeyCode::Esc)]);
     assert!(matches!(a.screen, Screen::Start(_)));
 }
+
+/// The cause the shared classifier gives a reason text, or None.
+fn cause_of(reason: &str) -> Option<String> {
+    classify_text(reason).first().map(|m| m.cause.clone())
+}
+
+/// The test bed's Exim (recorded by tests/data/logs/record-exim.sh): each
+/// line's reason goes through the shared classifier; the table must hold
+/// exactly those counts, with the fields Exim logs.
+#[test]
+fn exim_testbed_log_counts() {
+    let t = logscan::scan_path(&data("exim-testbed.log"), &Options::default()).unwrap();
+    assert_eq!(t.lines, 10);
+    assert_eq!(t.findings, 10);
+    assert_eq!(t.formats.exim, 10);
+    // What record-exim.sh drove, by the reason Exim logs for it.
+    let driven = [
+        ("relay not permitted", 2),
+        (
+            "535 Incorrect authentication data (set_id=alice@smtpd.test)",
+            3,
+        ),
+        (
+            "Sender <alice@smtpd.test> does not match your login bob@smtpd.test",
+            2,
+        ),
+        ("STARTTLS required before MAIL", 2),
+        ("Unrouteable address", 1),
+    ];
+    let mut want: Vec<(String, u64)> = Vec::new();
+    let mut not_understood = 0;
+    for (reason, n) in driven {
+        match cause_of(reason) {
+            Some(c) => match want.iter_mut().find(|(w, _)| *w == c) {
+                Some(e) => e.1 += n,
+                None => want.push((c, n)),
+            },
+            None => not_understood += n,
+        }
+    }
+    want.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    assert_eq!(counts(&t), want);
+    assert_eq!(t.not_understood.count, not_understood);
+    // These two the classifier has known from the start.
+    assert_eq!(row(&t, "relay-denied").count, 2);
+    let auth = row(&t, "auth-failed");
+    assert_eq!(auth.auth_failed, 3);
+    assert_eq!(auth.users[0].value, "alice@smtpd.test");
+    assert_eq!(auth.users[0].count, 3);
+    assert_eq!(auth.client_ips[0].value, "127.0.0.1");
+    let relay = row(&t, "relay-denied");
+    assert_eq!(relay.recipient_domains[0].value, "example.net");
+    assert_eq!(relay.sender_domains[0].value, "smtpd.test");
+}

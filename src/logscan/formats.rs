@@ -349,7 +349,12 @@ fn exim<'a>(time: &'a str, msg: &'a str) -> Option<Event<'a>> {
             time,
             client_ip: exim_ip(head),
             user: exim_auth_user(head),
-            sender: angle_field(head, "F=<"),
+            // "rejected MAIL <s>" names the sender itself
+            sender: angle_field(head, "F=<").or_else(|| {
+                what.strip_prefix("MAIL ")
+                    .map(|r| r.trim_matches(['<', '>']))
+                    .filter(|r| !r.is_empty())
+            }),
             recipient: what
                 .strip_prefix("RCPT ")
                 .map(|r| r.trim_matches(['<', '>'])),
