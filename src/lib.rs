@@ -14,6 +14,7 @@ pub mod demo;
 pub mod diagnose;
 pub mod exit;
 pub mod explain;
+pub mod logscan;
 pub mod printable;
 pub mod probe;
 pub mod profile;

@@ -371,7 +371,7 @@ pub fn finding_text(n: usize, f: &Finding, p: &Paint) -> String {
     let head = format!(
         "{n}. {} [{}] ({:.0}%)",
         pr(&f.title),
-        pr(&f.id),
+        f.id,
         f.confidence * 100.0
     );
     let _ = writeln!(out, "{}", if n == 1 { p.bold(&head) } else { head });

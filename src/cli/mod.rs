@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 pub mod config;
+pub mod logtable;
 pub mod profiles;
 pub mod prompt;
 
@@ -151,6 +152,11 @@ pub struct ExplainArgs {
     /// The text to explain, or - (or nothing) to read standard input. Text
     /// that starts with a dash goes after --: explain -- "-ERR ...".
     pub text: Vec<String>,
+    /// Triage a whole mail log instead (Postfix, Exim, sendmail, journalctl
+    /// output, a Microsoft 365 message trace CSV; gzip is fine), - for
+    /// standard input: a ranked table of why mail was refused.
+    #[arg(long, value_name = "FILE", conflicts_with = "text")]
+    pub log: Option<PathBuf>,
     /// Output format.
     #[arg(long, default_value = "text", value_parser = format_parser())]
     pub format: Format,
@@ -344,6 +350,12 @@ pub fn input_text(mut bytes: Vec<u8>) -> Result<String, Exit> {
 }
 
 pub fn explain(args: ExplainArgs) -> Result<u8, Exit> {
+    if let Some(path) = &args.log {
+        let color = color_for(std::io::stdout().is_terminal());
+        let (out, code) = logtable::run(path, args.format, color)?;
+        emit(&out);
+        return Ok(code);
+    }
     let text = if args.text.is_empty() || args.text == ["-"] {
         let mut buf = Vec::new();
         std::io::stdin()

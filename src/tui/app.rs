@@ -58,6 +58,11 @@ pub enum Msg {
         port: u16,
         security: Security,
     },
+    /// The log triage number `id` of the explain screen finished.
+    LogTriaged {
+        id: u64,
+        result: Result<Box<crate::logscan::Triage>, String>,
+    },
     /// A signal (SIGTERM, SIGHUP, SIGINT) or the end of the input.
     Quit,
 }
@@ -93,6 +98,11 @@ pub enum Effect {
     DetectProvider {
         domain: String,
         settings: Box<Settings>,
+    },
+    /// Triage this log file off the UI loop; answer with `Msg::LogTriaged`.
+    TriageLog {
+        id: u64,
+        path: PathBuf,
     },
 }
 
@@ -223,7 +233,7 @@ impl App {
             Msg::Paste(text) => {
                 self.dirty = true;
                 self.on_paste(&text);
-                Vec::new()
+                super::explain::take_effects(self)
             }
             Msg::Probe { run_id, event } => {
                 if let Screen::Dashboard(d) = &mut self.screen
@@ -291,6 +301,10 @@ impl App {
                     w.srv_detected(&domain, &server, port, security);
                     self.dirty = true;
                 }
+                Vec::new()
+            }
+            Msg::LogTriaged { id, result } => {
+                super::explain::on_triaged(self, id, result);
                 Vec::new()
             }
             Msg::Quit => self.quit(),

@@ -2,16 +2,24 @@
 //! log line, and the likely causes with their fixes appear below as you
 //! type. The explanation is the engine's `explain`, the same as
 //! `smtp-doctor explain`.
+//!
+//! A single line naming a log file (`/var/log/mail.log`, `@mail.log`)
+//! triages that whole log instead, as `smtp-doctor explain --log` does: the
+//! scan runs off the UI loop and its ranked table appears below; Enter on
+//! a row opens that cause's explanation with example lines.
 
 use super::app::{App, Effect, Screen};
 use super::dashboard::finding_lines;
 use super::theme::{Theme, width, wrap};
 use crate::diagnose::Finding;
+use crate::logscan::Triage;
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::{Constraint, Layout, Position, Rect};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Padding, Paragraph};
+use std::path::PathBuf;
 
 /// Longest text taken (a pasted bounce with headers fits easily).
 const MAX_TEXT: usize = 64 * 1024;
@@ -21,12 +29,78 @@ pub struct ExplainState {
     pub text: String,
     pub results: Vec<Finding>,
     pub scroll: usize,
+    /// The log triage of the file the text names, when it names one.
+    pub log: Option<LogView>,
+    /// Number of the latest triage asked for; older answers are dropped.
+    pub log_id: u64,
+    /// A triage to start (taken by [`take_effects`]).
+    want_log: Option<PathBuf>,
+}
+
+/// The log triage shown on the explain screen.
+#[derive(Debug)]
+pub enum LogView {
+    Running(String),
+    Failed(String),
+    Done {
+        path: String,
+        triage: Box<Triage>,
+        selected: usize,
+        open: bool,
+    },
+}
+
+/// The log file a text names: one line that, without a leading `@`, is an
+/// existing regular file (a pipe or directory is never opened here).
+fn log_path(text: &str) -> Option<PathBuf> {
+    let line = text.trim();
+    if line.is_empty() || line.contains('\n') {
+        return None;
+    }
+    let name = line.strip_prefix('@').unwrap_or(line);
+    let path = PathBuf::from(name);
+    std::fs::metadata(&path)
+        .is_ok_and(|m| m.is_file())
+        .then_some(path)
 }
 
 impl ExplainState {
     fn changed(&mut self) {
         self.results = crate::explain::explain(&self.text);
         self.scroll = 0;
+        let path = log_path(&self.text);
+        let shown = match &self.log {
+            Some(LogView::Running(p) | LogView::Failed(p)) => Some(p.clone()),
+            Some(LogView::Done { path, .. }) => Some(path.clone()),
+            None => None,
+        };
+        match path {
+            Some(p) if shown.as_deref() != Some(&p.display().to_string()) => {
+                self.log_id += 1;
+                self.log = Some(LogView::Running(p.display().to_string()));
+                self.want_log = Some(p);
+            }
+            Some(_) => {}
+            None => {
+                if self.log.is_some() {
+                    self.log_id += 1;
+                }
+                self.log = None;
+                self.want_log = None;
+            }
+        }
+    }
+
+    fn log_done(&mut self) -> Option<(&Triage, &mut usize, &mut bool)> {
+        match &mut self.log {
+            Some(LogView::Done {
+                triage,
+                selected,
+                open,
+                ..
+            }) => Some((triage, selected, open)),
+            _ => None,
+        }
     }
 
     pub fn paste(&mut self, text: &str) {
@@ -76,6 +150,30 @@ pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         return Vec::new();
     };
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    if let Some((triage, selected, open)) = e.log_done() {
+        let rows = triage.causes.len();
+        match key.code {
+            KeyCode::Enter if rows > 0 => {
+                *open = !*open;
+                e.scroll = 0;
+                return Vec::new();
+            }
+            KeyCode::Esc if *open => {
+                *open = false;
+                e.scroll = 0;
+                return Vec::new();
+            }
+            KeyCode::Down if !*open => {
+                *selected = (*selected + 1).min(rows.saturating_sub(1));
+                return Vec::new();
+            }
+            KeyCode::Up if !*open => {
+                *selected = selected.saturating_sub(1);
+                return Vec::new();
+            }
+            _ => {}
+        }
+    }
     match key.code {
         KeyCode::Esc => app.screen = Screen::Start(Default::default()),
         KeyCode::Char('u') if ctrl => {
@@ -109,7 +207,137 @@ pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         }
         _ => {}
     }
-    Vec::new()
+    take_effects(app)
+}
+
+/// The triage the explain screen wants started, if any.
+pub fn take_effects(app: &mut App) -> Vec<Effect> {
+    let Screen::Explain(e) = &mut app.screen else {
+        return Vec::new();
+    };
+    match e.want_log.take() {
+        Some(path) => vec![Effect::TriageLog { id: e.log_id, path }],
+        None => Vec::new(),
+    }
+}
+
+/// A triage finished; shown when it is still the one asked for.
+pub fn on_triaged(app: &mut App, id: u64, result: Result<Box<Triage>, String>) {
+    let Screen::Explain(e) = &mut app.screen else {
+        return;
+    };
+    if id != e.log_id {
+        return;
+    }
+    let Some(LogView::Running(path)) = e.log.take() else {
+        return;
+    };
+    e.log = Some(match result {
+        Ok(triage) => LogView::Done {
+            path,
+            triage,
+            selected: 0,
+            open: false,
+        },
+        Err(err) => LogView::Failed(err),
+    });
+    e.scroll = 0;
+    app.dirty = true;
+}
+
+/// Lines of the log triage view.
+fn log_lines(theme: &Theme, view: &LogView, cols: usize) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    let dim = |text: &str, lines: &mut Vec<Line<'static>>| {
+        for l in wrap(&theme.text(text), cols) {
+            lines.push(Line::styled(l, theme.dim()));
+        }
+    };
+    match view {
+        LogView::Running(path) => dim(&format!("Reading the log {path}…"), &mut lines),
+        LogView::Failed(err) => dim(err, &mut lines),
+        LogView::Done {
+            path,
+            triage: t,
+            selected,
+            open,
+        } => {
+            dim(
+                &format!(
+                    "{path}: {} lines read, {} refusals found, {} recognized, {} not understood.",
+                    t.lines, t.findings, t.classified, t.not_understood.count
+                ),
+                &mut lines,
+            );
+            if t.skipped.long_lines + t.skipped.binary_lines > 0 {
+                dim(
+                    &format!(
+                        "Skipped {} over-long and {} binary lines.",
+                        t.skipped.long_lines, t.skipped.binary_lines
+                    ),
+                    &mut lines,
+                );
+            }
+            for w in &t.warnings {
+                dim(w, &mut lines);
+            }
+            lines.push(Line::raw(""));
+            if let (true, Some(r)) = (*open, t.causes.get(*selected))
+                && let Some(id) = crate::cause::CauseId::parse(&r.cause)
+            {
+                let f = Finding {
+                    id,
+                    title: r.title.clone(),
+                    explanation: r.explanation.clone(),
+                    confidence: 1.0,
+                    evidence: Vec::new(),
+                    fixes: r.fixes.clone(),
+                };
+                lines.push(Line::styled(
+                    format!("{} times, first {}, last {}", r.count, r.first, r.last),
+                    theme.bold(),
+                ));
+                lines.extend(finding_lines(theme, &f, cols, true));
+                lines.push(Line::styled("Example lines:", theme.heading()));
+                for ex in &r.examples {
+                    dim(ex, &mut lines);
+                }
+                return lines;
+            }
+            if t.causes.is_empty() {
+                dim(
+                    "No refusal smtp-doctor recognizes was found in this log.",
+                    &mut lines,
+                );
+            }
+            for (i, r) in t.causes.iter().enumerate() {
+                let style = if i == *selected {
+                    theme.highlight()
+                } else {
+                    Style::new()
+                };
+                let pointer = if i == *selected { theme.pointer() } else { " " };
+                lines.push(Line::styled(
+                    theme.text(&format!(
+                        "{pointer} {:>7}  {:<24} {}",
+                        r.count, r.cause, r.title
+                    )),
+                    style,
+                ));
+            }
+            if t.not_understood.count > 0 {
+                lines.push(Line::raw(""));
+                dim(
+                    &format!("Not understood ({}):", t.not_understood.count),
+                    &mut lines,
+                );
+                for ex in &t.not_understood.examples {
+                    dim(ex, &mut lines);
+                }
+            }
+        }
+    }
+    lines
 }
 
 pub fn header(theme: &Theme) -> Line<'static> {
@@ -171,7 +399,9 @@ pub fn render(app: &App, e: &ExplainState, frame: &mut Frame, area: Rect) {
     frame.render_widget(block, bottom);
     let cols = inner.width.saturating_sub(1) as usize;
     let mut lines: Vec<Line> = Vec::new();
-    if e.text.trim().is_empty() {
+    if let Some(view) = &e.log {
+        lines = log_lines(theme, view, cols);
+    } else if e.text.trim().is_empty() {
         for l in wrap(
             "Paste the message your mail program, device or website showed, or a bounce you received, for example \"554 5.7.1 <bob@example.net>: Relay access denied\". The likely causes and what to do appear here.",
             cols,

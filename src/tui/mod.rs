@@ -272,6 +272,17 @@ impl Runtime {
                 });
                 None
             }
+            Effect::TriageLog { id, path } => {
+                let tx = self.tx.clone();
+                tokio::task::spawn_blocking(move || {
+                    let opts = crate::logscan::Options::default();
+                    let result = crate::logscan::scan_path(&path, &opts)
+                        .map(Box::new)
+                        .map_err(|e| e.to_string());
+                    let _ = tx.send(Msg::LogTriaged { id, result });
+                });
+                None
+            }
         }
     }
 }
