@@ -44,6 +44,8 @@ fn main() -> ExitCode {
         Some(Command::Config(args)) => cli::config::command(*args),
         Some(Command::Demo(args)) if args.no_tui => runtime.block_on(cli::demo_report()),
         Some(Command::Demo(_)) => runtime.block_on(tui::demo(cli.ascii)),
+        Some(Command::Completions(args)) => cli::shell::completions(args),
+        Some(Command::Man(args)) => cli::shell::man(args),
         None => runtime.block_on(tui::run(cli.ascii)),
     };
     // Work still running on blocking threads (a profile read stuck on a

@@ -16,13 +16,15 @@ pub mod config;
 pub mod logtable;
 pub mod profiles;
 pub mod prompt;
+pub mod shell;
+pub mod support_log;
 
 pub use crate::exit::{EXIT_INTERNAL, EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, Exit};
 
 #[derive(Parser, Debug)]
 #[command(
     name = "smtp-doctor",
-    version,
+    version = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("SMTP_DOCTOR_COMMIT"), ")"),
     about = "Finds out why mail cannot be sent, and says what to change",
     long_about = "Finds out why a mail client, contact form or device cannot send mail: it checks DNS, \
 the ports, the greeting, encryption, login and relaying of an outgoing (SMTP) server, and explains the \
@@ -50,6 +52,10 @@ pub enum Command {
     Demo(DemoArgs),
     /// Print ready-to-paste settings for a mail program (Thunderbird, msmtp, Postfix, PHPMailer…).
     Config(Box<config::ConfigArgs>),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(shell::CompletionsArgs),
+    /// Print the manual page (roff), or write every page with --out-dir.
+    Man(shell::ManArgs),
 }
 
 #[derive(Args, Debug, Default)]
@@ -145,6 +151,12 @@ pub struct CheckArgs {
     /// No progress lines on standard error.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Write the support log (timings, every server line, DNS answers) to standard error.
+    #[arg(long, short = 'v', conflicts_with = "quiet")]
+    pub verbose: bool,
+    /// Write the support log to this file (for a support ticket; no password in it).
+    #[arg(long, value_name = "FILE")]
+    pub log: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -271,13 +283,17 @@ pub async fn check(args: Box<CheckArgs>) -> Result<u8, Exit> {
         return Err(Exit(EXIT_USAGE, msg.trim_end().to_string()));
     }
     for w in settings.warnings() {
-        eprintln!("Note: {w}");
+        eprintln!("Note: {}", crate::printable::printable(&w.to_string()));
     }
+    let mut log = support_log::SupportLog::open(args.log.as_deref(), args.verbose, &settings)?;
     let started = Instant::now();
     let err_color = color_for(std::io::stderr().is_terminal());
     let paint = Paint(err_color);
-    let quiet = args.quiet;
+    let quiet = args.quiet || args.verbose;
     let outcomes = probe::run(settings.clone(), |ev| {
+        if let Some(log) = &mut log {
+            log.event(ev);
+        }
         if let (false, Event::Finished(o)) = (quiet, ev) {
             // A closed or broken standard error loses the line, nothing more.
             let _ = writeln!(
@@ -298,6 +314,9 @@ pub async fn check(args: Box<CheckArgs>) -> Result<u8, Exit> {
         diagnosis: &diagnosis,
         total_ms: started.elapsed().as_millis() as u64,
     };
+    if let Some(log) = &mut log {
+        log.finish(&diagnosis, report.total_ms);
+    }
     let color = color_for(std::io::stdout().is_terminal());
     emit(&report.render(args.format, color));
     Ok(match diagnosis.verdict {

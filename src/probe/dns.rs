@@ -105,7 +105,8 @@ pub(super) async fn check_server(ctx: &super::Ctx) -> (Outcome, Vec<IpAddr>) {
             return (o, vec![]);
         }
     };
-    match super::lookup::ips(resolver, &host).await {
+    let lookup = super::lookup::ips(resolver, &host);
+    match super::lookup::logged(ctx, CheckId::DnsServer, lookup).await {
         Ok(addrs) => {
             let shown: Vec<String> = addrs.iter().map(ToString::to_string).collect();
             let o = Outcome::new(

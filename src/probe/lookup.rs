@@ -3,9 +3,44 @@
 //! error) because each means something different to a user.
 
 use super::dns::LookupFailure;
+use super::model::{CheckId, Event};
 use hickory_resolver::TokioResolver;
 use hickory_resolver::proto::rr::{RData, RecordType};
 use std::net::IpAddr;
+use tokio::sync::mpsc::UnboundedSender;
+
+tokio::task_local! {
+    /// The check whose lookups run in this task and where their questions
+    /// and answers go as [`Event::Log`]; unset (nothing reported) outside a
+    /// run, e.g. in the wizard's provider lookup.
+    static LOG: (CheckId, UnboundedSender<Event>);
+}
+
+/// Runs `f` with its lookups reported as log lines of check `id`.
+pub(crate) async fn logged<F: std::future::Future>(
+    ctx: &super::Ctx,
+    id: CheckId,
+    f: F,
+) -> F::Output {
+    LOG.scope((id, ctx.tx.clone()), f).await
+}
+
+/// The records of an answer, one zone-file line each.
+trait Answers {
+    fn lines(&self) -> Vec<String>;
+}
+
+impl Answers for hickory_resolver::lookup::Lookup {
+    fn lines(&self) -> Vec<String> {
+        self.answers().iter().map(ToString::to_string).collect()
+    }
+}
+
+impl Answers for hickory_resolver::lookup_ip::LookupIp {
+    fn lines(&self) -> Vec<String> {
+        self.as_lookup().lines()
+    }
+}
 
 pub type Lookup<T> = Result<T, (LookupFailure, String)>;
 
@@ -16,24 +51,45 @@ fn fail(e: hickory_resolver::net::NetError) -> (LookupFailure, String) {
 /// Bounds one lookup (all its attempts over UDP and TCP) by the resolver's
 /// per-attempt timeout plus a little: a dead DNS server costs one timeout,
 /// not attempts × transports × timeouts.
-async fn bounded<T>(
+async fn bounded<T: Answers>(
     r: &TokioResolver,
+    question: String,
     f: impl std::future::Future<Output = Result<T, hickory_resolver::net::NetError>>,
 ) -> Lookup<T> {
     let limit = r.options().timeout + std::time::Duration::from_millis(500);
-    match tokio::time::timeout(limit, f).await {
+    let asked = std::time::Instant::now();
+    let out = match tokio::time::timeout(limit, f).await {
         Ok(v) => v.map_err(fail),
         Err(_) => Err((
             LookupFailure::Timeout,
             format!("no answer from the DNS server within {} s", limit.as_secs()),
         )),
-    }
+    };
+    let _ = LOG.try_with(|(id, tx)| {
+        let answer = match &out {
+            Ok(a) => Some(a.lines().join(" | "))
+                .filter(|l| !l.is_empty())
+                .unwrap_or_else(|| "no records".into()),
+            Err((kind, e)) => format!("{} ({e})", kind.as_str()),
+        };
+        let ms = asked.elapsed().as_millis();
+        tx.send(Event::Log(
+            *id,
+            format!("DNS {question}? {answer} [{ms} ms]"),
+        ))
+    });
+    out
 }
 
 /// The TXT strings of `name`, each record's strings joined (RFC 7208 §3.3),
 /// with control characters escaped: the text ends up on a terminal.
 pub async fn txt(r: &TokioResolver, name: &str) -> Lookup<Vec<String>> {
-    let lookup = bounded(r, r.lookup(fqdn(name), RecordType::TXT)).await?;
+    let lookup = bounded(
+        r,
+        format!("TXT {}", fqdn(name)),
+        r.lookup(fqdn(name), RecordType::TXT),
+    )
+    .await?;
     Ok(lookup
         .answers()
         .iter()
@@ -52,7 +108,12 @@ pub async fn txt(r: &TokioResolver, name: &str) -> Lookup<Vec<String>> {
 /// MX records as (preference, host without the trailing dot; "." for a
 /// null MX).
 pub async fn mx(r: &TokioResolver, name: &str) -> Lookup<Vec<(u16, String)>> {
-    let lookup = bounded(r, r.lookup(fqdn(name), RecordType::MX)).await?;
+    let lookup = bounded(
+        r,
+        format!("MX {}", fqdn(name)),
+        r.lookup(fqdn(name), RecordType::MX),
+    )
+    .await?;
     let mut out: Vec<(u16, String)> = lookup
         .answers()
         .iter()
@@ -75,7 +136,7 @@ pub async fn mx(r: &TokioResolver, name: &str) -> Lookup<Vec<(u16, String)>> {
 
 /// IPv4 and IPv6 addresses of `name`, IPv4 first.
 pub async fn ips(r: &TokioResolver, name: &str) -> Lookup<Vec<IpAddr>> {
-    let lookup = bounded(r, r.lookup_ip(fqdn(name))).await?;
+    let lookup = bounded(r, format!("A+AAAA {}", fqdn(name)), r.lookup_ip(fqdn(name))).await?;
     let mut v: Vec<IpAddr> = lookup.iter().collect();
     v.sort_by_key(|a| a.is_ipv6());
     v.dedup();
@@ -85,7 +146,7 @@ pub async fn ips(r: &TokioResolver, name: &str) -> Lookup<Vec<IpAddr>> {
 /// One address type only.
 pub async fn addrs(r: &TokioResolver, name: &str, v6: bool) -> Lookup<Vec<IpAddr>> {
     let t = if v6 { RecordType::AAAA } else { RecordType::A };
-    let lookup = bounded(r, r.lookup(fqdn(name), t)).await?;
+    let lookup = bounded(r, format!("{t} {}", fqdn(name)), r.lookup(fqdn(name), t)).await?;
     Ok(lookup
         .answers()
         .iter()
@@ -100,7 +161,7 @@ pub async fn addrs(r: &TokioResolver, name: &str, v6: bool) -> Lookup<Vec<IpAddr
 /// The PTR names of an address.
 pub async fn ptr(r: &TokioResolver, ip: IpAddr) -> Lookup<Vec<String>> {
     let name = hickory_resolver::proto::rr::Name::from(ip);
-    let lookup = bounded(r, r.lookup(name, RecordType::PTR)).await?;
+    let lookup = bounded(r, format!("PTR {name}"), r.lookup(name, RecordType::PTR)).await?;
     Ok(lookup
         .answers()
         .iter()

@@ -73,7 +73,7 @@ impl Ctx {
     /// Runs a check that produces its outcome in one go.
     pub async fn timed<F: std::future::Future<Output = Outcome>>(&self, id: CheckId, f: F) {
         let t = self.begin(id);
-        let mut o = f.await;
+        let mut o = lookup::logged(self, id, f).await;
         let lines = std::mem::take(&mut o.transcript);
         self.finish(o, t, lines);
     }
@@ -327,7 +327,7 @@ async fn sender_side(ctx: &Ctx, mut facts: watch::Receiver<Option<SessionFacts>>
         if ctx.settings.public_ip.is_some() {
             Vec::new()
         } else {
-            domains::echo_sightings(ctx).await
+            lookup::logged(ctx, CheckId::NetPublicIp, domains::echo_sightings(ctx)).await
         }
     };
     let (f, sightings) = tokio::join!(wait_facts, echoes);

@@ -337,6 +337,9 @@ pub enum Event {
     Progress(CheckId, String),
     Transcript(CheckId, TranscriptLine),
     Finished(Box<Outcome>),
+    /// A line for the support log: a DNS question of this check and its
+    /// answer or failure.
+    Log(CheckId, String),
     /// Every check has finished (or was skipped).
     Done,
 }

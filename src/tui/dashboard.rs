@@ -188,6 +188,7 @@ impl DashState {
         match event {
             Event::Started(id) => self.set_phase(id, Phase::Running),
             Event::Progress(id, text) => self.progress = Some((id, text)),
+            Event::Log(..) => {}
             Event::Transcript(id, line) => {
                 self.live.insert(id);
                 self.lines_of(id).push(line);
