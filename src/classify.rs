@@ -755,6 +755,27 @@ mod tests {
     }
 
     #[test]
+    fn a_multi_line_reply_from_the_wire_is_matched_as_one_text() {
+        // Gmail's reply as guileen/node-sendmail#37 printed it: the telling
+        // phrase runs from the first line into the second.
+        let lines = [
+            "550-5.7.1 [45.247.227.73] The IP you're using to send mail is not authorized to\r\n",
+            "550-5.7.1 send email directly to our servers. Please use the SMTP relay at your\r\n",
+            "550-5.7.1 service provider instead. Learn more at\r\n",
+            "550 5.7.1  https://support.google.com/mail/?p=NotAuthorizedError f64si1223417pfg.362 - gsmtp\r\n",
+        ];
+        let whole = Reply::from_lines(&lines).expect("a reply");
+        assert_eq!(
+            classify(&whole).first().map(|m| m.cause.as_str()),
+            Some("ip-blocklisted")
+        );
+        for line in lines {
+            let alone = Reply::from_lines(&[line.replacen('-', " ", 1)]).expect("a line");
+            assert!(classify(&alone).is_empty(), "{line:?} alone names a cause");
+        }
+    }
+
+    #[test]
     fn positive_and_unknown_replies_give_nothing() {
         assert_eq!(top("250 2.0.0 Ok: queued as 4F2A1"), None);
         assert_eq!(top("599 something nobody has seen"), None);
