@@ -105,10 +105,10 @@ impl ExplainState {
 
     pub fn paste(&mut self, text: &str) {
         let room = MAX_TEXT.saturating_sub(self.text.len());
-        let take: String = text
-            .replace("\r\n", "\n")
+        // Terminals send a pasted line break as a bare CR: clean_paste
+        // keeps it as a line break (a bounce's lines must not run together).
+        let take: String = crate::explain::clean_paste(text)
             .chars()
-            .filter(|c| *c == '\n' || !c.is_control())
             .scan(0, |n, c| {
                 *n += c.len_utf8();
                 (*n <= room).then_some(c)
