@@ -32,14 +32,20 @@ log="$state/cargo-test.log"
 cargo test --all-targets "$@" -- --include-ignored 2>&1 | tee "$log"
 bash tests/e2e/tui_over_ssh.sh
 e2e_passed=1
+# The Debian package: built, installed, run against the test bed, removed.
+deb_status=0
+bash tests/package/deb_test.sh 2>&1 | tee "$state/deb-test.log" || deb_status=$?
+deb_line=$(grep -E '^deb: [0-9]+ passed, [0-9]+ failed$' "$state/deb-test.log" | tail -n 1 || true)
+read -r _ deb_passed _ deb_failed _ <<<"${deb_line:-deb: 0 passed, 1 failed}"
 
 # One closing line with every count: cargo's per-binary results plus the
-# end-to-end test over SSH.
-awk -v e2e="$e2e_passed" '
+# end-to-end test over SSH and the package test's own counts.
+awk -v e2e="$e2e_passed" -v dp="$deb_passed" -v df="$deb_failed" '
   /^test result:/ {
     for (i = 1; i <= NF; i++) {
       if ($(i + 1) ~ /^passed/) p += $i
       if ($(i + 1) ~ /^failed/) f += $i
     }
   }
-  END { printf "tests: %d passed, %d failed\n", p + e2e, f }' "$log"
+  END { printf "tests: %d passed, %d failed\n", p + e2e + dp, f + df }' "$log"
+exit "$deb_status"

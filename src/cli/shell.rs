@@ -31,7 +31,23 @@ pub fn completion_script(shell: Shell) -> Vec<u8> {
     let mut cmd = Cli::command();
     let mut out = Vec::new();
     clap_complete::generate(shell, &mut cmd, BIN, &mut out);
+    if shell == Shell::Bash {
+        out = fix_bash_states(&String::from_utf8_lossy(&out)).into_bytes();
+    }
     out
+}
+
+/// clap_complete's bash script names the state "inside a subcommand" one
+/// way where it walks the words (`smtp__doctor__subcmd__check`) and another
+/// in the branches that offer the options (`smtp__subcmd__doctor__subcmd__check`)
+/// when the program's name has a hyphen, so no option of any subcommand
+/// would ever complete (clap-rs/clap issue 6421, open for clap_complete
+/// 4.6). The branches are renamed to the spelling the walk produces.
+fn fix_bash_states(script: &str) -> String {
+    let sep = "__subcmd__";
+    let wrong = format!("{}{sep}", BIN.replace('-', sep));
+    let right = format!("{}{sep}", BIN.replace('-', "__"));
+    script.replace(&wrong, &right)
 }
 
 pub fn completions(args: CompletionsArgs) -> Result<u8, Exit> {
@@ -140,6 +156,27 @@ mod tests {
             ] {
                 assert!(text.contains(word), "{shell:?} lacks {word}");
             }
+        }
+    }
+
+    /// Every state the bash script's word walk can reach (`cmd="…"`) has a
+    /// branch (`…)`), so the options of every subcommand complete.
+    #[test]
+    fn bash_script_has_a_branch_for_every_state_it_reaches() {
+        let text = String::from_utf8(completion_script(Shell::Bash)).unwrap();
+        let states: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("cmd=\""))
+            .filter_map(|l| l.strip_suffix('"'))
+            .filter(|s| !s.is_empty())
+            .collect();
+        assert!(
+            states.contains(&"smtp__doctor__subcmd__check"),
+            "{states:?}"
+        );
+        for state in states {
+            let branch = format!("\n        {state})\n");
+            assert!(text.contains(&branch), "no branch for {state}");
         }
     }
 
