@@ -424,12 +424,16 @@ impl<'o> Scanner<'o> {
             .into_iter()
             .map(|(cause, a)| {
                 // The classifier names causes by their wire id.
-                let f = crate::cause::CauseId::parse(&cause).map(|id| {
-                    crate::diagnose::finding(id, 1.0, Vec::new(), None, &vars, None)
-                });
+                let f = crate::cause::CauseId::parse(&cause)
+                    .map(|id| crate::diagnose::finding(id, 1.0, Vec::new(), None, &vars, None));
                 Row {
-                    title: f.as_ref().map_or_else(|| cause.clone(), |f| f.title.clone()),
-                    explanation: f.as_ref().map(|f| f.explanation.clone()).unwrap_or_default(),
+                    title: f
+                        .as_ref()
+                        .map_or_else(|| cause.clone(), |f| f.title.clone()),
+                    explanation: f
+                        .as_ref()
+                        .map(|f| f.explanation.clone())
+                        .unwrap_or_default(),
                     fixes: f.map(|f| f.fixes).unwrap_or_default(),
                     cause,
                     count: a.count,
