@@ -212,7 +212,7 @@ if [[ -n "$title" ]]; then
   grep -qF -- "$title" <<<"$shot" || fail "the cause's title (\"$title ...\") is not on the screen"
 fi
 grep -qF 'What to do:' <<<"$shot" || fail "no fixes"
-grep -qE '│ +1\. [A-Za-z]' <<<"$shot" || fail "no numbered fix"
+grep -qE '(│|[|]) +1\. [A-Za-z]' <<<"$shot" || fail "no numbered fix"
 
 # Quit, and find the terminal restored.
 keys q
