@@ -8,6 +8,11 @@
 //!
 //! Every test here needs the test bed (`tests/run.sh` starts it and runs
 //! them with `--include-ignored`).
+//!
+//! With `SMTP_DOCTOR_RECORD=1` each run's JSON report is also written to
+//! `tests/fixtures/runs/` with the scenario's expected first cause:
+//! `tests/recorded.rs` diagnoses those recorded outcomes again under a plain
+//! `cargo test`. `bash tests/fixtures/record.sh` re-records them all.
 
 use serde_json::Value;
 use std::io::Write;
@@ -69,6 +74,33 @@ struct Outcome {
     text: String,
 }
 
+/// Keeps a run as a fixture when recording is asked for.
+fn record(scenario: &str, family: &str, want: &str, json: &Value) {
+    if std::env::var_os("SMTP_DOCTOR_RECORD").is_none() {
+        return;
+    }
+    let slug: String = scenario
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/runs");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join(format!("{family}.{slug}.json"));
+    let doc = serde_json::json!({
+        "scenario": scenario,
+        "family": family,
+        "expected_first": want,
+        "report": json,
+    });
+    std::fs::write(&file, serde_json::to_string_pretty(&doc).unwrap() + "\n").unwrap();
+}
+
 /// Runs `check` twice with the same settings, as JSON and as text.
 fn run(args: &[&str], password: Option<&str>) -> Outcome {
     let tb = testbed();
@@ -124,11 +156,22 @@ fn scenario(
     want: &str,
     build: impl Fn(&Family) -> (Vec<String>, Option<&'static str>),
 ) {
+    scenario_on(&FAMILIES, name, want, build);
+}
+
+/// A scenario only some families' listeners model (certificates, old TLS).
+fn scenario_on(
+    families: &[Family],
+    name: &str,
+    want: &str,
+    build: impl Fn(&Family) -> (Vec<String>, Option<&'static str>),
+) {
     let mut wrong = Vec::new();
-    for fam in &FAMILIES {
+    for fam in families {
         let (args, password) = build(fam);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let o = run(&args, password);
+        record(name, fam.name, want, &o.json);
         let got = first(&o);
         println!("| {name} | {} | {got} |", fam.name);
         let verdict_ok = got == "ok";
@@ -316,6 +359,107 @@ fn no_encryption_with_a_password_runs_and_names_the_encryption_on_both_families(
                     "587",
                     "--security",
                     "none",
+                    "--user",
+                    ALICE.0,
+                ]),
+                Some(ALICE.1),
+            )
+        },
+    );
+}
+
+#[test]
+#[ignore = "needs the test bed"]
+fn reaching_the_server_fails_the_same_way_for_any_family() {
+    scenario_on(
+        &FAMILIES[..1],
+        "unknown server name",
+        "dns-server-not-found",
+        |_| {
+            (
+                args(&[
+                    "--server",
+                    "nope.smtpd.test",
+                    "--port",
+                    "587",
+                    "--user",
+                    ALICE.0,
+                ]),
+                Some(ALICE.1),
+            )
+        },
+    );
+    scenario_on(&FAMILIES[..1], "closed port", "wrong-port", |_| {
+        (
+            args(&[
+                "--server",
+                "closed.smtpd.test",
+                "--port",
+                "587",
+                "--user",
+                ALICE.0,
+            ]),
+            Some(ALICE.1),
+        )
+    });
+}
+
+#[test]
+#[ignore = "needs the test bed"]
+fn certificate_and_old_tls_problems_are_named() {
+    scenario_on(
+        &FAMILIES[..1],
+        "expired certificate",
+        "tls-certificate",
+        |_| {
+            (
+                args(&[
+                    "--server",
+                    "expired.smtpd.test",
+                    "--port",
+                    "587",
+                    "--security",
+                    "starttls",
+                    "--user",
+                    ALICE.0,
+                ]),
+                Some(ALICE.1),
+            )
+        },
+    );
+    scenario_on(
+        &FAMILIES[..1],
+        "certificate for another name",
+        "tls-certificate",
+        |_| {
+            (
+                args(&[
+                    "--server",
+                    "wrongname.smtpd.test",
+                    "--port",
+                    "587",
+                    "--security",
+                    "starttls",
+                    "--user",
+                    ALICE.0,
+                ]),
+                Some(ALICE.1),
+            )
+        },
+    );
+    scenario_on(
+        &FAMILIES[..1],
+        "only TLS 1.0",
+        "tls-handshake-failed",
+        |_| {
+            (
+                args(&[
+                    "--server",
+                    "mail.smtpd.test",
+                    "--port",
+                    "2587",
+                    "--security",
+                    "starttls",
                     "--user",
                     ALICE.0,
                 ]),

@@ -3,13 +3,13 @@
 //! depend on them.
 
 use crate::reply::Reply;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::fmt;
 use std::time::Duration;
 
 /// Every check the engine knows, in display order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum CheckId {
     #[serde(rename = "dns.server")]
     DnsServer,
@@ -199,7 +199,7 @@ impl fmt::Display for CheckId {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Pass,
@@ -227,7 +227,7 @@ impl Status {
 }
 
 /// Who wrote a transcript line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Dir {
     Client,
@@ -235,7 +235,7 @@ pub enum Dir {
 }
 
 /// One line of an SMTP conversation. Secrets are already redacted.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TranscriptLine {
     /// Milliseconds since the run started.
     pub t_ms: u64,
@@ -263,6 +263,42 @@ pub struct Outcome {
 
 fn ser_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_u64(d.as_millis() as u64)
+}
+
+/// An outcome read back from a JSON report (recorded runs are test
+/// fixtures): the title comes from the id, and the deciding reply from the
+/// `reply` detail, which keeps the whole reply text.
+impl<'de> Deserialize<'de> for Outcome {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Outcome, D::Error> {
+        #[derive(Deserialize)]
+        struct Raw {
+            id: CheckId,
+            status: Status,
+            summary: String,
+            #[serde(default)]
+            details: Map<String, Value>,
+            #[serde(default)]
+            duration_ms: u64,
+            #[serde(default)]
+            transcript: Vec<TranscriptLine>,
+        }
+        let raw = Raw::deserialize(d)?;
+        let reply = raw
+            .details
+            .get("reply")
+            .and_then(Value::as_str)
+            .and_then(Reply::parse);
+        Ok(Outcome {
+            id: raw.id,
+            title: raw.id.title(),
+            status: raw.status,
+            summary: raw.summary,
+            details: raw.details,
+            duration: Duration::from_millis(raw.duration_ms),
+            transcript: raw.transcript,
+            reply,
+        })
+    }
 }
 
 impl Outcome {
