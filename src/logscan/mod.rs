@@ -249,7 +249,7 @@ struct Scanner<'o> {
     causes: Vec<(String, Agg)>,
     not_understood: NotUnderstood,
     /// Masked reason text -> index into `causes` (None: not understood).
-    cache: HashMap<String, Option<usize>>,
+    cache: FastMap<String, Option<usize>>,
     scratch: String,
     csv: Option<csv::Columns>,
     fields: Vec<String>,
@@ -277,7 +277,7 @@ impl<'o> Scanner<'o> {
             formats: Formats::default(),
             causes: Vec::new(),
             not_understood: NotUnderstood::default(),
-            cache: HashMap::new(),
+            cache: FastMap::default(),
             scratch: String::new(),
             csv: None,
             fields: Vec::new(),
@@ -385,11 +385,12 @@ impl<'o> Scanner<'o> {
     /// with addresses masked, so a log of many alike lines is classified
     /// once per distinct reason.
     fn classify(&mut self, ev: &Event<'_>) -> Option<usize> {
-        mask(ev.reason, &mut self.scratch);
+        self.scratch.clear();
         if let Some(implied) = ev.implied_reply {
-            self.scratch.insert(0, '\u{0}');
-            self.scratch.insert_str(0, implied);
+            self.scratch.push_str(implied);
+            self.scratch.push('\u{0}');
         }
+        mask_append(ev.reason, &mut self.scratch);
         if let Some(hit) = self.cache.get(self.scratch.as_str()) {
             return *hit;
         }
@@ -479,6 +480,10 @@ fn top_cause(text: &str) -> Option<String> {
 /// reply wording and codes, never at a particular address.
 pub fn mask(reason: &str, out: &mut String) {
     out.clear();
+    mask_append(reason, out);
+}
+
+fn mask_append(reason: &str, out: &mut String) {
     let b = reason.as_bytes();
     let mut i = 0;
     let mut copied = 0;
@@ -548,12 +553,43 @@ pub fn printable(text: &str) -> String {
     out
 }
 
+/// A quick hash (multiply and rotate, as FxHash) for the scan's maps. They
+/// are capped (a few thousand entries at most), so even crafted collisions
+/// slow a scan by a bounded factor only, while SipHash cost more than the
+/// rest of a line's work.
+#[derive(Default, Clone, Copy)]
+pub struct QuickHash(u64);
+
+const QUICK_K: u64 = 0x517c_c1b7_2722_0a95;
+
+impl std::hash::Hasher for QuickHash {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = self.0;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(c);
+            h = (h.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(QUICK_K);
+        }
+        for &b in chunks.remainder() {
+            h = (h.rotate_left(5) ^ u64::from(b)).wrapping_mul(QUICK_K);
+        }
+        self.0 = h;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<QuickHash>>;
+
 /// Counts of values with bounded memory: exact while at most `cap`
 /// distinct values were seen, then the Misra–Gries summary (every value
 /// seen more than n/(cap+1) times is kept; counts become lower bounds).
 #[derive(Debug)]
 pub struct TopK {
-    map: HashMap<Box<str>, u64>,
+    map: FastMap<Box<str>, u64>,
     cap: usize,
     pub approximate: bool,
 }
@@ -561,7 +597,7 @@ pub struct TopK {
 impl TopK {
     pub fn new(cap: usize) -> TopK {
         TopK {
-            map: HashMap::new(),
+            map: FastMap::default(),
             cap: cap.max(1),
             approximate: false,
         }
