@@ -55,6 +55,8 @@ pub struct Count {
 pub struct Row {
     pub cause: String,
     pub title: String,
+    /// The highest confidence the classifier gave this cause in the log.
+    pub confidence: f32,
     pub count: u64,
     pub rejected: u64,
     pub bounced: u64,
@@ -200,6 +202,7 @@ pub fn scan<R: BufRead>(reader: R, opts: &Options) -> Triage {
 
 /// Per-cause tallies while scanning.
 struct Agg {
+    confidence: f32,
     count: u64,
     kinds: [u64; 4],
     first: String,
@@ -215,6 +218,7 @@ struct Agg {
 impl Agg {
     fn new() -> Agg {
         Agg {
+            confidence: 0.0,
             count: 0,
             kinds: [0; 4],
             first: String::new(),
@@ -249,7 +253,7 @@ struct Scanner<'o> {
     causes: Vec<(String, Agg)>,
     not_understood: NotUnderstood,
     /// Masked reason text -> index into `causes` (None: not understood).
-    cache: FastMap<String, Option<usize>>,
+    cache: FastMap<String, Option<(usize, f32)>>,
     scratch: String,
     csv: Option<csv::Columns>,
     fields: Vec<String>,
@@ -338,7 +342,7 @@ impl<'o> Scanner<'o> {
             Source::Sendmail => self.formats.sendmail += 1,
             Source::M365 => self.formats.m365 += 1,
         }
-        let Some(index) = self.classify(ev) else {
+        let Some((index, confidence)) = self.classify(ev) else {
             self.not_understood.count += 1;
             if self.not_understood.examples.len() < self.opts.examples.max(5) {
                 self.not_understood.examples.push(example(line));
@@ -347,6 +351,7 @@ impl<'o> Scanner<'o> {
         };
         self.classified += 1;
         let agg = &mut self.causes[index].1;
+        agg.confidence = agg.confidence.max(confidence);
         agg.count += 1;
         agg.kinds[match ev.kind {
             Kind::Rejected => 0,
@@ -384,7 +389,7 @@ impl<'o> Scanner<'o> {
     /// The cause of a finding; results are remembered per reason text
     /// with addresses masked, so a log of many alike lines is classified
     /// once per distinct reason.
-    fn classify(&mut self, ev: &Event<'_>) -> Option<usize> {
+    fn classify(&mut self, ev: &Event<'_>) -> Option<(usize, f32)> {
         self.scratch.clear();
         if let Some(implied) = ev.implied_reply {
             self.scratch.push_str(implied);
@@ -401,15 +406,16 @@ impl<'o> Scanner<'o> {
             }
             None => top_cause(&key),
         };
-        let index = result.map(
-            |cause| match self.causes.iter().position(|(c, _)| *c == cause) {
+        let index = result.map(|(cause, confidence)| {
+            let i = match self.causes.iter().position(|(c, _)| *c == cause) {
                 Some(i) => i,
                 None => {
                     self.causes.push((cause, Agg::new()));
                     self.causes.len() - 1
                 }
-            },
-        );
+            };
+            (i, confidence)
+        });
         if self.cache.len() >= CACHE_CAP {
             self.cache.clear();
         }
@@ -424,8 +430,9 @@ impl<'o> Scanner<'o> {
             .causes
             .into_iter()
             .map(|(cause, a)| {
-                let f = crate::diagnose::finding(&cause, 1.0, Vec::new(), None, &vars);
+                let f = crate::diagnose::finding(&cause, a.confidence, Vec::new(), None, &vars);
                 Row {
+                    confidence: a.confidence,
                     title: f.title,
                     explanation: f.explanation,
                     fixes: f.fixes,
@@ -467,12 +474,15 @@ impl<'o> Scanner<'o> {
 /// Words a message trace CSV header holds (see [`csv`]).
 const CSV_KEYS: [&str; 4] = ["Status", "_status", "Event", "Detail"];
 
-/// The best cause the classifier gives for `text`.
-fn top_cause(text: &str) -> Option<String> {
+/// The best cause the classifier gives for `text`, with its confidence.
+fn top_cause(text: &str) -> Option<(String, f32)> {
     if text.trim().is_empty() {
         return None;
     }
-    classify_text(text).into_iter().next().map(|m| m.cause)
+    classify_text(text)
+        .into_iter()
+        .next()
+        .map(|m| (m.cause, m.confidence))
 }
 
 /// `reason` with the insides of `<...>` and dotted IPv4 addresses replaced
