@@ -71,6 +71,51 @@ fn bench(path: &Path, size: u64) -> Result<(), String> {
         Ok(())
     };
     grep("first, warms the page cache")?;
+    // Where the time goes: reading and splitting lines alone, then with the
+    // key-word search every line gets.
+    let split = |prefilter: bool| -> Result<(), String> {
+        let keys = smtp_doctor::logscan::formats::KEYS
+            .iter()
+            .map(|k| regex::escape(k))
+            .collect::<Vec<_>>()
+            .join("|");
+        let re = regex::bytes::Regex::new(&keys).map_err(|e| e.to_string())?;
+        let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+        let t = Instant::now();
+        let (mut n, mut hits) = (0u64, 0u64);
+        logscan::lines::for_each_line(
+            std::io::BufReader::with_capacity(256 * 1024, file),
+            64 * 1024,
+            |l| {
+                n += 1;
+                if let (true, logscan::lines::Line::Text(b)) = (prefilter, l)
+                    && re.is_match(b)
+                {
+                    hits += 1;
+                }
+            },
+        )
+        .map_err(|(e, _)| e.to_string())?;
+        let secs = t.elapsed().as_secs_f64();
+        println!(
+            "lines split{}: {n} lines{}, {:.2} s, {:.0} MB/s",
+            if prefilter {
+                " + key-word search"
+            } else {
+                " only"
+            },
+            if prefilter {
+                format!(", {hits} candidates")
+            } else {
+                String::new()
+            },
+            secs,
+            bytes as f64 / 1e6 / secs
+        );
+        Ok(())
+    };
+    split(false)?;
+    split(true)?;
     println!("peak RSS before the triage: {}", vm_hwm());
     let t = Instant::now();
     let triage = logscan::scan_path(path, &Options::default()).map_err(|e| e.to_string())?;

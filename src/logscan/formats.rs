@@ -91,7 +91,7 @@ pub fn split_prefix(line: &str) -> (&str, &str) {
             rest = rest[5..].trim_start();
         }
         if rest.starts_with('[')
-            && let Some(close) = rest.find("] ")
+            && let Some(close) = find(rest, "] ")
             && rest[1..close].bytes().all(|c| c.is_ascii_digit())
         {
             rest = &rest[close + 2..];
@@ -131,7 +131,7 @@ pub fn split_prefix(line: &str) -> (&str, &str) {
         return (time, rest);
     };
     let after_host = &rest[host_end + 1..];
-    match after_host.find(": ") {
+    match find(after_host, ": ") {
         Some(i) if !after_host[..i].contains(' ') => (time, &after_host[i + 2..]),
         _ => (time, after_host),
     }
@@ -167,21 +167,21 @@ pub fn parse_line(line: &str) -> Option<Event<'_>> {
 }
 
 fn postfix<'a>(time: &'a str, msg: &'a str) -> Option<Event<'a>> {
-    if let Some(at) = msg.find("reject: ") {
+    if let Some(at) = find(msg, "reject: ") {
         return postfix_reject(time, &msg[at + "reject: ".len()..]);
     }
     for (word, kind) in [
         ("status=bounced (", Kind::Bounced),
         ("status=deferred (", Kind::Deferred),
     ] {
-        if let Some(at) = msg.find(word) {
+        if let Some(at) = find(msg, word) {
             let inner = &msg[at + word.len()..];
             let inner = inner.strip_suffix(')').unwrap_or(inner);
-            let reason = match inner.find(" said: ") {
+            let reason = match find(inner, " said: ") {
                 Some(i) => &inner[i + " said: ".len()..],
                 None => inner,
             };
-            let reason = match reason.rfind(" (in reply to ") {
+            let reason = match rfind(reason, " (in reply to ") {
                 Some(i) => &reason[..i],
                 None => reason,
             };
@@ -199,13 +199,13 @@ fn postfix<'a>(time: &'a str, msg: &'a str) -> Option<Event<'a>> {
         }
     }
     // warning: host[ip]: SASL PLAIN authentication failed: reason, sasl_username=u
-    if let Some(at) = msg.find(" authentication failed")
-        && let Some(sasl) = msg[..at].rfind(": SASL ")
+    if let Some(at) = find(msg, " authentication failed")
+        && let Some(sasl) = rfind(&msg[..at], ": SASL ")
     {
         let client = &msg[..sasl];
         let after = &msg[at + " authentication failed".len()..];
         let after = after.strip_prefix(':').unwrap_or(after).trim_start();
-        let (reason, user) = match after.find(", sasl_username=") {
+        let (reason, user) = match find(after, ", sasl_username=") {
             Some(i) => (&after[..i], Some(&after[i + ", sasl_username=".len()..])),
             None => (after, None),
         };
@@ -228,22 +228,22 @@ fn postfix<'a>(time: &'a str, msg: &'a str) -> Option<Event<'a>> {
 /// to=<r> proto=ESMTP helo=<h>" (smtpd), or "header Subject: x from
 /// host[ip]; from=<s> to=<r> proto=ESMTP helo=<h>: 5.7.1 text" (cleanup).
 fn postfix_reject<'a>(time: &'a str, rest: &'a str) -> Option<Event<'a>> {
-    let (client, reason) = if let Some(from) = rest.find(" from ")
-        && let Some(colon) = rest[from..].find("]: ")
+    let (client, reason) = if let Some(from) = find(rest, " from ")
+        && let Some(colon) = find(&rest[from..], "]: ")
         && !rest[..from].contains("; from=<")
     {
         let client = &rest[from + " from ".len()..from + colon + 1];
         let reply = &rest[from + colon + "]: ".len()..];
-        let reply = match reply.find("; from=<") {
+        let reply = match find(reply, "; from=<") {
             Some(i) => &reply[..i],
             None => reply,
         };
         (client, reply)
-    } else if let Some(fields) = rest.find("; from=<") {
+    } else if let Some(fields) = find(rest, "; from=<") {
         // header/body checks: the reason follows the helo field
         let client = rest[..fields].rsplit(" from ").next().unwrap_or("");
         let tail = &rest[fields..];
-        let reason = match tail.find(">: ") {
+        let reason = match find(tail, ">: ") {
             Some(i) => &tail[i + ">: ".len()..],
             None => "",
         };
@@ -265,7 +265,7 @@ fn postfix_reject<'a>(time: &'a str, rest: &'a str) -> Option<Event<'a>> {
 }
 
 fn sendmail<'a>(time: &'a str, msg: &'a str) -> Option<Event<'a>> {
-    if let Some(at) = msg.find("reject=") {
+    if let Some(at) = find(msg, "reject=") {
         let reason = msg[at + "reject=".len()..].trim();
         // arg1 is the address, with or without <>
         let arg = angle_field(msg, "arg1=<").or_else(|| value_field(msg, "arg1="));
@@ -286,7 +286,7 @@ fn sendmail<'a>(time: &'a str, msg: &'a str) -> Option<Event<'a>> {
             implied_reply: None,
         });
     }
-    if let Some(at) = msg.find("stat=")
+    if let Some(at) = find(msg, "stat=")
         && let Some(dsn) = value_field(msg, "dsn=")
     {
         let kind = match dsn.as_bytes().first() {
@@ -306,13 +306,13 @@ fn sendmail<'a>(time: &'a str, msg: &'a str) -> Option<Event<'a>> {
             implied_reply: None,
         });
     }
-    if let Some(at) = msg.find("AUTH failure (") {
+    if let Some(at) = find(msg, "AUTH failure (") {
         let rest = &msg[at..];
-        let reason = match rest.find("): ") {
+        let reason = match find(rest, "): ") {
             Some(i) => &rest[i + 3..],
             None => rest,
         };
-        let reason = match reason.find(", relay=") {
+        let reason = match find(reason, ", relay=") {
             Some(i) => &reason[..i],
             None => reason,
         };
@@ -333,10 +333,10 @@ fn sendmail<'a>(time: &'a str, msg: &'a str) -> Option<Event<'a>> {
 
 fn exim<'a>(time: &'a str, msg: &'a str) -> Option<Event<'a>> {
     // "H=(helo) [ip] F=<s> rejected RCPT <r>: reason"
-    if let Some(at) = msg.find(" rejected ") {
+    if let Some(at) = find(msg, " rejected ") {
         let head = &msg[..at];
         let rest = &msg[at + " rejected ".len()..];
-        let (what, reason) = match rest.find(": ") {
+        let (what, reason) = match find(rest, ": ") {
             Some(i) => (&rest[..i], &rest[i + 2..]),
             None => (rest, ""),
         };
@@ -364,11 +364,11 @@ fn exim<'a>(time: &'a str, msg: &'a str) -> Option<Event<'a>> {
     }
     // "plain authenticator failed for (helo) [ip]: 535 Incorrect
     // authentication data (set_id=user)"
-    if let Some(at) = msg.find(" authenticator failed for ") {
+    if let Some(at) = find(msg, " authenticator failed for ") {
         let rest = &msg[at..];
-        let reason = match rest.find("]: ") {
+        let reason = match find(rest, "]: ") {
             Some(i) => &rest[i + 3..],
-            None => match rest.find(": ") {
+            None => match find(rest, ": ") {
                 Some(i) => &rest[i + 2..],
                 None => "",
             },
@@ -381,7 +381,7 @@ fn exim<'a>(time: &'a str, msg: &'a str) -> Option<Event<'a>> {
             source: Source::Exim,
             kind: Kind::AuthFailed,
             time,
-            client_ip: bracketed(&rest[..rest.find("]: ").map_or(rest.len(), |i| i + 1)]),
+            client_ip: bracketed(&rest[..find(rest, "]: ").map_or(rest.len(), |i| i + 1)]),
             user,
             sender: None,
             recipient: None,
@@ -391,14 +391,14 @@ fn exim<'a>(time: &'a str, msg: &'a str) -> Option<Event<'a>> {
     }
     // "<id> ** rcpt [<orig>] [R=.. T=..]: reason" and "== " for deferrals
     for (mark, kind) in [(" ** ", Kind::Bounced), (" == ", Kind::Deferred)] {
-        if let Some(at) = msg.find(mark)
+        if let Some(at) = find(msg, mark)
             && is_exim_id(msg[..at].trim())
         {
             let rest = &msg[at + mark.len()..];
             let recipient = rest.split([' ', ':']).next().filter(|r| r.contains('@'));
-            let reason = match rest.find(": ") {
+            let reason = match find(rest, ": ") {
                 Some(i) => &rest[i + 2..],
-                None => match rest.find(" defer (") {
+                None => match find(rest, " defer (") {
                     Some(i) => &rest[i + 1..],
                     None => "",
                 },
@@ -419,6 +419,15 @@ fn exim<'a>(time: &'a str, msg: &'a str) -> Option<Event<'a>> {
     None
 }
 
+/// Byte search (SIMD) for a literal; `str::find` is slower on short lines.
+fn find(haystack: &str, needle: &str) -> Option<usize> {
+    memchr::memmem::find(haystack.as_bytes(), needle.as_bytes())
+}
+
+fn rfind(haystack: &str, needle: &str) -> Option<usize> {
+    memchr::memmem::rfind(haystack.as_bytes(), needle.as_bytes())
+}
+
 /// Exim message ids: "1abcDE-000123-AB" (old) and "1abcDE-0000aB-1234" (4.97+).
 fn is_exim_id(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
@@ -430,12 +439,12 @@ fn is_exim_id(s: &str) -> bool {
 }
 
 fn exim_ip(head: &str) -> Option<&str> {
-    let h = head.find("H=")?;
+    let h = find(head, "H=")?;
     bracketed_in(&head[h..])
 }
 
 fn exim_auth_user(head: &str) -> Option<&str> {
-    let a = head.find(" A=")?;
+    let a = find(head, " A=")?;
     let v = head[a + 3..].split(' ').next()?;
     // "A=plain:alice" or "A=dovecot_plain:alice@example.com"
     v.split_once(':').map(|(_, u)| u).filter(|u| !u.is_empty())
@@ -467,7 +476,7 @@ fn ip_like(s: &str) -> Option<&str> {
 
 /// The address in `key...>` (key ends with `<`).
 fn angle_field<'a>(s: &'a str, key: &str) -> Option<&'a str> {
-    let at = s.find(key)? + key.len();
+    let at = find(s, key)? + key.len();
     let end = s[at..].find('>')?;
     let v = &s[at..at + end];
     (!v.is_empty()).then_some(v)
@@ -475,14 +484,14 @@ fn angle_field<'a>(s: &'a str, key: &str) -> Option<&'a str> {
 
 /// The value after `key` up to a comma or space.
 fn value_field<'a>(s: &'a str, key: &str) -> Option<&'a str> {
-    let at = s.find(key)? + key.len();
+    let at = find(s, key)? + key.len();
     let v = s[at..].split([',', ' ']).next()?;
     (!v.is_empty()).then_some(v)
 }
 
 /// Everything after `key` up to the next ", ".
 fn value_field_from<'a>(s: &'a str, key: &str) -> Option<&'a str> {
-    let at = s.find(key)? + key.len();
+    let at = find(s, key)? + key.len();
     Some(s[at..].split(", ").next().unwrap_or(""))
 }
 

@@ -55,6 +55,8 @@ pub struct Count {
 pub struct Row {
     pub cause: String,
     pub title: String,
+    /// The highest confidence the classifier gave this cause in the log.
+    pub confidence: f32,
     pub count: u64,
     pub rejected: u64,
     pub bounced: u64,
@@ -200,6 +202,7 @@ pub fn scan<R: BufRead>(reader: R, opts: &Options) -> Triage {
 
 /// Per-cause tallies while scanning.
 struct Agg {
+    confidence: f32,
     count: u64,
     kinds: [u64; 4],
     first: String,
@@ -215,6 +218,7 @@ struct Agg {
 impl Agg {
     fn new() -> Agg {
         Agg {
+            confidence: 0.0,
             count: 0,
             kinds: [0; 4],
             first: String::new(),
@@ -249,7 +253,7 @@ struct Scanner<'o> {
     causes: Vec<(String, Agg)>,
     not_understood: NotUnderstood,
     /// Masked reason text -> index into `causes` (None: not understood).
-    cache: HashMap<String, Option<usize>>,
+    cache: FastMap<String, Option<(usize, f32)>>,
     scratch: String,
     csv: Option<csv::Columns>,
     fields: Vec<String>,
@@ -277,7 +281,7 @@ impl<'o> Scanner<'o> {
             formats: Formats::default(),
             causes: Vec::new(),
             not_understood: NotUnderstood::default(),
-            cache: HashMap::new(),
+            cache: FastMap::default(),
             scratch: String::new(),
             csv: None,
             fields: Vec::new(),
@@ -338,7 +342,7 @@ impl<'o> Scanner<'o> {
             Source::Sendmail => self.formats.sendmail += 1,
             Source::M365 => self.formats.m365 += 1,
         }
-        let Some(index) = self.classify(ev) else {
+        let Some((index, confidence)) = self.classify(ev) else {
             self.not_understood.count += 1;
             if self.not_understood.examples.len() < self.opts.examples.max(5) {
                 self.not_understood.examples.push(example(line));
@@ -347,6 +351,7 @@ impl<'o> Scanner<'o> {
         };
         self.classified += 1;
         let agg = &mut self.causes[index].1;
+        agg.confidence = agg.confidence.max(confidence);
         agg.count += 1;
         agg.kinds[match ev.kind {
             Kind::Rejected => 0,
@@ -384,12 +389,13 @@ impl<'o> Scanner<'o> {
     /// The cause of a finding; results are remembered per reason text
     /// with addresses masked, so a log of many alike lines is classified
     /// once per distinct reason.
-    fn classify(&mut self, ev: &Event<'_>) -> Option<usize> {
-        mask(ev.reason, &mut self.scratch);
+    fn classify(&mut self, ev: &Event<'_>) -> Option<(usize, f32)> {
+        self.scratch.clear();
         if let Some(implied) = ev.implied_reply {
-            self.scratch.insert(0, '\u{0}');
-            self.scratch.insert_str(0, implied);
+            self.scratch.push_str(implied);
+            self.scratch.push('\u{0}');
         }
+        mask_append(ev.reason, &mut self.scratch);
         if let Some(hit) = self.cache.get(self.scratch.as_str()) {
             return *hit;
         }
@@ -400,15 +406,16 @@ impl<'o> Scanner<'o> {
             }
             None => top_cause(&key),
         };
-        let index = result.map(
-            |cause| match self.causes.iter().position(|(c, _)| *c == cause) {
+        let index = result.map(|(cause, confidence)| {
+            let i = match self.causes.iter().position(|(c, _)| *c == cause) {
                 Some(i) => i,
                 None => {
                     self.causes.push((cause, Agg::new()));
                     self.causes.len() - 1
                 }
-            },
-        );
+            };
+            (i, confidence)
+        });
         if self.cache.len() >= CACHE_CAP {
             self.cache.clear();
         }
@@ -424,9 +431,11 @@ impl<'o> Scanner<'o> {
             .into_iter()
             .map(|(cause, a)| {
                 // The classifier names causes by their wire id.
-                let f = crate::cause::CauseId::parse(&cause)
-                    .map(|id| crate::diagnose::finding(id, 1.0, Vec::new(), None, &vars, None));
+                let f = crate::cause::CauseId::parse(&cause).map(|id| {
+                    crate::diagnose::finding(id, a.confidence, Vec::new(), None, &vars, None)
+                });
                 Row {
+                    confidence: a.confidence,
                     title: f
                         .as_ref()
                         .map_or_else(|| cause.clone(), |f| f.title.clone()),
@@ -473,12 +482,15 @@ impl<'o> Scanner<'o> {
 /// Words a message trace CSV header holds (see [`csv`]).
 const CSV_KEYS: [&str; 4] = ["Status", "_status", "Event", "Detail"];
 
-/// The best cause the classifier gives for `text`.
-fn top_cause(text: &str) -> Option<String> {
+/// The best cause the classifier gives for `text`, with its confidence.
+fn top_cause(text: &str) -> Option<(String, f32)> {
     if text.trim().is_empty() {
         return None;
     }
-    classify_text(text).into_iter().next().map(|m| m.cause)
+    classify_text(text)
+        .into_iter()
+        .next()
+        .map(|m| (m.cause, m.confidence))
 }
 
 /// `reason` with the insides of `<...>` and dotted IPv4 addresses replaced
@@ -486,6 +498,10 @@ fn top_cause(text: &str) -> Option<String> {
 /// reply wording and codes, never at a particular address.
 pub fn mask(reason: &str, out: &mut String) {
     out.clear();
+    mask_append(reason, out);
+}
+
+fn mask_append(reason: &str, out: &mut String) {
     let b = reason.as_bytes();
     let mut i = 0;
     let mut copied = 0;
@@ -555,12 +571,43 @@ pub fn printable(text: &str) -> String {
     out
 }
 
+/// A quick hash (multiply and rotate, as FxHash) for the scan's maps. They
+/// are capped (a few thousand entries at most), so even crafted collisions
+/// slow a scan by a bounded factor only, while SipHash cost more than the
+/// rest of a line's work.
+#[derive(Default, Clone, Copy)]
+pub struct QuickHash(u64);
+
+const QUICK_K: u64 = 0x517c_c1b7_2722_0a95;
+
+impl std::hash::Hasher for QuickHash {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = self.0;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(c);
+            h = (h.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(QUICK_K);
+        }
+        for &b in chunks.remainder() {
+            h = (h.rotate_left(5) ^ u64::from(b)).wrapping_mul(QUICK_K);
+        }
+        self.0 = h;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<QuickHash>>;
+
 /// Counts of values with bounded memory: exact while at most `cap`
 /// distinct values were seen, then the Misra–Gries summary (every value
 /// seen more than n/(cap+1) times is kept; counts become lower bounds).
 #[derive(Debug)]
 pub struct TopK {
-    map: HashMap<Box<str>, u64>,
+    map: FastMap<Box<str>, u64>,
     cap: usize,
     pub approximate: bool,
 }
@@ -568,7 +615,7 @@ pub struct TopK {
 impl TopK {
     pub fn new(cap: usize) -> TopK {
         TopK {
-            map: HashMap::new(),
+            map: FastMap::default(),
             cap: cap.max(1),
             approximate: false,
         }

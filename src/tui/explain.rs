@@ -289,7 +289,7 @@ fn log_lines(theme: &Theme, view: &LogView, cols: usize) -> Vec<Line<'static>> {
                     id,
                     title: r.title.clone(),
                     explanation: r.explanation.clone(),
-                    confidence: 1.0,
+                    confidence: f64::from(r.confidence),
                     evidence: Vec::new(),
                     fixes: r.fixes.clone(),
                 };
@@ -297,6 +297,20 @@ fn log_lines(theme: &Theme, view: &LogView, cols: usize) -> Vec<Line<'static>> {
                     format!("{} times, first {}, last {}", r.count, r.first, r.last),
                     theme.bold(),
                 ));
+                for (label, list) in [
+                    ("client IPs", &r.client_ips),
+                    ("SASL users", &r.users),
+                    ("sender domains", &r.sender_domains),
+                    ("recipient domains", &r.recipient_domains),
+                ] {
+                    if !list.is_empty() {
+                        let items: Vec<String> = list
+                            .iter()
+                            .map(|c| format!("{} ({})", c.value, c.count))
+                            .collect();
+                        dim(&format!("{label}: {}", items.join(", ")), &mut lines);
+                    }
+                }
                 lines.extend(finding_lines(theme, &f, cols, true));
                 lines.push(Line::styled("Example lines:", theme.heading()));
                 for ex in &r.examples {
@@ -319,7 +333,7 @@ fn log_lines(theme: &Theme, view: &LogView, cols: usize) -> Vec<Line<'static>> {
                 let pointer = if i == *selected { theme.pointer() } else { " " };
                 lines.push(Line::styled(
                     theme.text(&format!(
-                        "{pointer} {:>7}  {:<24} {}",
+                        "{pointer} {:>7}  {:<26} {}",
                         r.count, r.cause, r.title
                     )),
                     style,
