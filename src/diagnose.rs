@@ -11,11 +11,11 @@
 use crate::catalog::{Fact, Fix, ProviderEvidence, catalog};
 use crate::cause::CauseId;
 use crate::classify;
+use crate::probe::details::{self as view, PortRow};
 use crate::probe::{CheckId, Dir, Outcome, Status};
 use crate::reply::Reply;
 use crate::settings::{Security, Settings};
 use serde::Serialize;
-use serde_json::Value;
 use std::collections::{BTreeMap, HashSet};
 use std::net::IpAddr;
 
@@ -287,9 +287,10 @@ fn withheld(b: &Board<'_>, id: CheckId, s: &Settings) -> bool {
     id == CheckId::Auth
         && s.auth
         && b.get(id).is_some_and(|o| {
-            o.status == Status::Skip
-                && (o.detail_bool("withheld_unencrypted") == Some(true)
-                    || o.detail_str("withheld_for_certificate").is_some())
+            o.status == Status::Skip && {
+                let a: view::Auth = o.view();
+                a.withheld_unencrypted == Some(true) || a.withheld_for_certificate.is_some()
+            }
         })
 }
 
@@ -476,14 +477,12 @@ fn fill_vars(b: &mut Board<'_>, s: &Settings) {
         .or_else(|| {
             b.by_id
                 .get(&CheckId::NetPublicIp)
-                .and_then(|o| o.detail_str("ip"))
-                .map(str::to_string)
+                .and_then(|o| o.view::<view::PublicIp>().ip)
         })
         .or_else(|| {
             b.by_id
                 .get(&CheckId::SmtpEhlo)
-                .and_then(|o| o.detail_str("client_address"))
-                .map(str::to_string)
+                .and_then(|o| o.view::<view::Ehlo>().client_address)
         });
     if let Some(ip) = ip {
         v.insert("ip", ip);
@@ -495,15 +494,12 @@ fn fill_vars(b: &mut Board<'_>, s: &Settings) {
         v.insert("suggested_port", port.to_string());
         v.insert("suggested_security", sec.label().to_string());
     }
-    if let Some(names) = b
-        .by_id
-        .get(&CheckId::Tls)
-        .and_then(|o| o.details.get("certificate"))
-        .and_then(|c| c.get("names"))
-        .and_then(Value::as_array)
-        .filter(|n| !n.is_empty())
+    if let Some(cert) = b
+        .get(CheckId::Tls)
+        .and_then(|o| o.view::<view::Tls>().certificate)
+        .filter(|c| !c.names.is_empty())
     {
-        let list: Vec<&str> = names.iter().filter_map(Value::as_str).take(5).collect();
+        let list: Vec<&str> = cert.names.iter().map(String::as_str).take(5).collect();
         b.vars.insert("cert_names", list.join(", "));
     }
     b.vars.insert(
@@ -515,13 +511,10 @@ fn fill_vars(b: &mut Board<'_>, s: &Settings) {
 /// The best alternative port from the survey: submission with STARTTLS and
 /// AUTH first, then implicit TLS, then 2525, then 25.
 pub fn suggested_port(ports: Option<&Outcome>, current: u16) -> Option<(u16, Security)> {
-    let list = ports?.details.get("ports")?.as_array()?;
-    let get = |p: u16| {
-        list.iter()
-            .find(|r| r["port"].as_u64() == Some(u64::from(p)))
-    };
-    let speaks = |r: &Value, what: &str| r["speaks"].as_str() == Some(what);
-    let has_auth = |r: &Value| r["auth"].as_array().is_some_and(|a| !a.is_empty());
+    let list = ports?.view::<view::NetPorts>().ports?;
+    let get = |p: u16| list.iter().find(|r| r.port == p);
+    let speaks = |r: &PortRow, what: &str| r.speaks.as_deref() == Some(what);
+    let has_auth = |r: &PortRow| !r.auth.is_empty();
     let order: [(u16, &str, Security); 4] = [
         (587, "smtp", Security::Starttls),
         (465, "smtp-tls", Security::Tls),
@@ -534,7 +527,7 @@ pub fn suggested_port(ports: Option<&Outcome>, current: u16) -> Option<(u16, Sec
         .find(|(p, what, sec)| {
             get(*p).is_some_and(|r| {
                 speaks(r, what)
-                    && (*sec != Security::Starttls || r["starttls"].as_bool() == Some(true))
+                    && (*sec != Security::Starttls || r.starttls == Some(true))
                     && (has_auth(r) || *what == "smtp-tls" || *p == 587)
             })
         })
@@ -543,17 +536,13 @@ pub fn suggested_port(ports: Option<&Outcome>, current: u16) -> Option<(u16, Sec
 
 fn any_port_offers_auth(b: &Board<'_>) -> bool {
     b.get(CheckId::NetPorts)
-        .and_then(|o| o.details.get("ports"))
-        .and_then(Value::as_array)
-        .is_some_and(|l| {
-            l.iter()
-                .any(|r| r["auth"].as_array().is_some_and(|a| !a.is_empty()))
-        })
+        .and_then(|o| o.view::<view::NetPorts>().ports)
+        .is_some_and(|l| l.iter().any(|r| !r.auth.is_empty()))
 }
 
 fn reaching(b: &mut Board<'_>) {
     if let Some(o) = b.failed(CheckId::DnsServer) {
-        let conf = match o.detail_str("failure") {
+        let conf = match o.view::<view::DnsServer>().failure.as_deref() {
             Some("nxdomain" | "no-records") => 0.95,
             _ => 0.6,
         };
@@ -562,10 +551,11 @@ fn reaching(b: &mut Board<'_>) {
     if let Some(o) = b.failed(CheckId::NetPort) {
         let others_answer = suggested_port(
             b.get(CheckId::NetPorts),
-            o.details.get("port").and_then(Value::as_u64).unwrap_or(0) as u16,
+            o.view::<view::NetPort>().port.unwrap_or(0),
         )
         .is_some();
-        match o.detail_str("failure") {
+        let failure = o.view::<view::NetPort>().failure;
+        match failure.as_deref() {
             Some("refused") => b.add(CauseId::WrongPort, 0.9, evidence(o)),
             Some("timed-out") if others_answer => b.add(CauseId::PortBlocked, 0.95, evidence(o)),
             Some("timed-out") => {
@@ -579,7 +569,7 @@ fn reaching(b: &mut Board<'_>) {
             && others_answer
         {
             b.add(
-                if o.detail_str("failure") == Some("refused") {
+                if failure.as_deref() == Some("refused") {
                     CauseId::WrongPort
                 } else {
                     CauseId::PortBlocked
@@ -590,20 +580,21 @@ fn reaching(b: &mut Board<'_>) {
         }
     }
     if let Some(o) = b.failed(CheckId::SmtpGreeting) {
-        if o.detail_str("mode_mismatch").is_some() {
+        let g: view::Greeting = o.view();
+        if g.mode_mismatch.is_some() {
             return; // handled with encryption
         }
-        if let Some(svc) = o.detail_str("not_smtp") {
+        if let Some(svc) = g.not_smtp {
             if svc.contains("TLS") {
                 b.add(CauseId::WrongSecurity, 0.9, evidence(o));
             } else {
                 b.add(CauseId::NotSmtp, 0.9, evidence(o));
             }
-        } else if o.detail_bool("refused") == Some(true) {
+        } else if g.refused == Some(true) {
             let (cause, conf) =
                 classified(o.reply.as_ref()).unwrap_or((CauseId::IpBlocklisted, 0.5));
             b.add(cause, conf, evidence(o));
-        } else if o.detail_bool("silent") == Some(true) {
+        } else if g.silent == Some(true) {
             b.add(CauseId::PortBlocked, 0.6, evidence(o));
             b.add(CauseId::NotSmtp, 0.4, evidence(o));
         } else {
@@ -612,12 +603,21 @@ fn reaching(b: &mut Board<'_>) {
     }
 }
 
+/// The encryption mismatch a greeting or TLS check found, if any.
+fn mode_mismatch(o: &Outcome) -> Option<String> {
+    match o.id {
+        CheckId::SmtpGreeting => o.view::<view::Greeting>().mode_mismatch,
+        CheckId::Tls => o.view::<view::Tls>().mode_mismatch,
+        _ => None,
+    }
+}
+
 fn encryption(b: &mut Board<'_>, s: &Settings) {
     for id in [CheckId::SmtpGreeting, CheckId::Tls] {
         if let Some(o) = b.failed(id)
-            && let Some(m) = o.detail_str("mode_mismatch")
+            && let Some(m) = mode_mismatch(o)
         {
-            let (sec, port) = match m {
+            let (sec, port) = match m.as_str() {
                 "port-expects-tls" => (Security::Tls, s.port),
                 _ => (Security::Starttls, s.port),
             };
@@ -627,29 +627,27 @@ fn encryption(b: &mut Board<'_>, s: &Settings) {
         }
     }
     if let Some(o) = b.failed(CheckId::Tls) {
-        if o.detail_str("certificate_problem").is_some() {
+        let t: view::Tls = o.view();
+        if t.certificate_problem.is_some() {
             b.add(CauseId::TlsCertificate, 0.9, evidence(o));
-        } else if o.detail_bool("starttls_offered") == Some(false) {
+        } else if t.starttls_offered == Some(false) {
             b.add(CauseId::WrongSecurity, 0.7, evidence(o));
-        } else if o.detail_str("handshake_failure").is_some() {
+        } else if t.handshake_failure.is_some() {
             let mut ev = evidence(o);
-            if let Some(err) = o.detail_str("error") {
+            if let Some(err) = &t.error {
                 ev.lines.push(format!("TLS: {err}"));
             }
             b.add(CauseId::TlsHandshakeFailed, 0.85, ev);
-        } else if o.detail_str("mode_mismatch").is_none() {
+        } else if t.mode_mismatch.is_none() {
             b.add(CauseId::WrongSecurity, 0.4, evidence(o));
         }
     }
     if let Some(o) = b.get(CheckId::Tls) {
-        if o.status == Status::Warn && o.detail_bool("starttls_offered") == Some(true) {
+        let t: view::Tls = o.view();
+        if o.status == Status::Warn && t.starttls_offered == Some(true) {
             b.note(o.id, "The server offers STARTTLS: turn encryption on so the password and mail are protected.");
         }
-        if let Some(days) = o
-            .details
-            .get("certificate")
-            .and_then(|c| c.get("days_left"))
-            .and_then(Value::as_i64)
+        if let Some(days) = t.certificate.and_then(|c| c.days_left)
             && (0..14).contains(&days)
         {
             b.note(
@@ -671,7 +669,8 @@ fn authentication(b: &mut Board<'_>, s: &Settings) {
     let Some(o) = b.failed(CheckId::Auth) else {
         return;
     };
-    if o.detail_bool("auth_offered") == Some(false) {
+    let a: view::Auth = o.view();
+    if a.auth_offered == Some(false) {
         let conf = if s.security == Security::None {
             0.7
         } else {
@@ -680,7 +679,7 @@ fn authentication(b: &mut Board<'_>, s: &Settings) {
         b.add(CauseId::AuthNotOffered, conf, evidence(o));
         return;
     }
-    if o.detail_bool("unsupported_mechanisms") == Some(true) {
+    if a.unsupported_mechanisms == Some(true) {
         b.add(CauseId::AuthMechanismUnsupported, 0.9, evidence(o));
         return;
     }
@@ -695,20 +694,22 @@ fn authentication(b: &mut Board<'_>, s: &Settings) {
 /// or the certificate is not trusted. What a mail client with these
 /// settings meets depends on what the server offers without encryption.
 fn withheld_login(b: &mut Board<'_>, auth: &Outcome, s: &Settings) {
-    if auth.detail_str("withheld_for_certificate").is_some() {
+    let a: view::Auth = auth.view();
+    if a.withheld_for_certificate.is_some() {
         return; // the certificate finding explains it
     }
     if s.security != Security::None {
         return;
     }
     let ehlo = b.get(CheckId::SmtpEhlo);
-    let starttls = ehlo.and_then(|o| o.detail_bool("starttls")) == Some(true);
-    let clear_auth = !auth.detail_strs("offered_mechanisms").is_empty();
+    let caps: view::Ehlo = ehlo.map(|o| o.view()).unwrap_or_default();
+    let starttls = caps.starttls == Some(true);
+    let clear_auth = a.offered_mechanisms.is_some_and(|m| !m.is_empty());
     let mut ev = evidence(auth);
-    if let Some(e) = ehlo {
+    if ehlo.is_some() {
         ev.lines.push(format!(
             "EHLO: {}",
-            e.detail_strs("capabilities").join(", ")
+            caps.capabilities.clone().unwrap_or_default().join(", ")
         ));
     }
     if starttls {
@@ -743,11 +744,11 @@ fn relaying(b: &mut Board<'_>, s: &Settings) {
     if let Some(o) = b.failed(CheckId::Relay) {
         relay_refused(b, o, s);
     }
-    let relay_ok = b
-        .get(CheckId::Relay)
-        .is_some_and(|o| o.status == Status::Pass && o.detail_bool("authenticated") == Some(true));
+    let relay_ok = b.get(CheckId::Relay).is_some_and(|o| {
+        o.status == Status::Pass && o.view::<view::Relay>().authenticated == Some(true)
+    });
     if let Some(o) = b.get(CheckId::RelayAnonymous) {
-        match o.detail_bool("open_relay_suspected") {
+        match o.view::<view::Relay>().open_relay_suspected {
             Some(true) => b.note(
                 o.id,
                 "Without any login the server relays mail from this IP to an outside address. If this IP is not meant to be trusted (an office connector, a known device), the server is an open relay: spammers will abuse it. Restrict relaying to authenticated users and known IPs.",
@@ -768,12 +769,13 @@ fn relaying(b: &mut Board<'_>, s: &Settings) {
 /// login is then the likely reason.
 fn relay_refused(b: &mut Board<'_>, o: &Outcome, s: &Settings) {
     let cause = classified(o.reply.as_ref());
-    let authenticated = o.detail_bool("authenticated") == Some(true);
-    let stage_mail = o.detail_str("stage") == Some("mail");
+    let relay: view::Relay = o.view();
+    let authenticated = relay.authenticated == Some(true);
+    let stage_mail = relay.stage.as_deref() == Some("mail");
     let refusal = matches!(
         cause.map(|c| c.0),
         Some(CauseId::RelayDenied | CauseId::AuthRequired | CauseId::IpNotAllowed)
-    ) || (cause.is_none() && o.detail_str("stage") == Some("rcpt"));
+    ) || (cause.is_none() && relay.stage.as_deref() == Some("rcpt"));
     let sender = s.effective_sender();
     let sender_is_login = sender.eq_ignore_ascii_case(s.effective_login().trim());
     if authenticated {
@@ -798,7 +800,7 @@ fn relay_refused(b: &mut Board<'_>, o: &Outcome, s: &Settings) {
     if refusal {
         let offers_auth = b
             .get(CheckId::Auth)
-            .and_then(|a| a.detail_bool("auth_offered"))
+            .and_then(|a| a.view::<view::Auth>().auth_offered)
             .unwrap_or(false)
             || any_port_offers_auth(b);
         if !s.auth && offers_auth {
@@ -821,10 +823,8 @@ fn relay_refused(b: &mut Board<'_>, o: &Outcome, s: &Settings) {
 }
 
 fn port_state(b: &Board<'_>, port: u16) -> Option<String> {
-    let list = b.get(CheckId::NetPorts)?.details.get("ports")?.as_array()?;
-    list.iter()
-        .find(|r| r["port"].as_u64() == Some(u64::from(port)))
-        .and_then(|r| r["state"].as_str().map(str::to_string))
+    let list = b.get(CheckId::NetPorts)?.view::<view::NetPorts>().ports?;
+    list.into_iter().find(|r| r.port == port).map(|r| r.state)
 }
 
 /// The recipient's domain, the sender's reputation and reverse DNS.
@@ -832,7 +832,7 @@ fn domains(b: &mut Board<'_>, s: &Settings) {
     if let Some(o) = b.get(CheckId::RecipientMx) {
         match o.status {
             Status::Fail => recipient_unreachable(b, o, s),
-            Status::Warn if o.detail_str("port25_problem").is_some() => {
+            Status::Warn if o.view::<view::RecipientMx>().port25_problem.is_some() => {
                 // The MX hosts exist but port 25 refused or ignored us. Only
                 // evidence when this network reaches port 25 elsewhere (the
                 // survey of your own server); many networks block it.
@@ -902,29 +902,21 @@ fn domains(b: &mut Board<'_>, s: &Settings) {
 /// inside a private network (the server tested is on one too) that is how
 /// internal domains look, not a fault.
 fn recipient_unreachable(b: &mut Board<'_>, o: &Outcome, s: &Settings) {
-    let hosts = o
-        .details
-        .get("mx")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let private: Vec<String> = hosts
-        .iter()
-        .filter(|h| h["resolves"].as_bool() == Some(true))
-        .flat_map(|h| {
-            h["addresses"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-                .into_iter()
-                .filter_map(|a| a.as_str().map(str::to_string))
-        })
+    let mx: view::RecipientMx = o.view();
+    let private: Vec<String> = mx
+        .mx
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|h| h.resolves)
+        .flat_map(|h| h.addresses)
         .collect();
     if private.is_empty() {
         b.add(CauseId::RecipientDomainInvalid, 0.85, evidence(o));
         return;
     }
-    let domain = o.detail_str("domain").unwrap_or("The recipient's domain");
+    let domain = mx
+        .domain
+        .unwrap_or_else(|| "The recipient's domain".to_string());
     let shown: Vec<&str> = private.iter().map(String::as_str).take(4).collect();
     if s.internal_network || private_world(b, s) {
         b.note(
@@ -945,10 +937,7 @@ fn recipient_unreachable(b: &mut Board<'_>, o: &Outcome, s: &Settings) {
 /// network, where private MX hosts are normal. Loopback does not count: a
 /// relay on this very machine usually hands mail on to the Internet.
 fn private_world(b: &Board<'_>, s: &Settings) -> bool {
-    let mut addrs: Vec<IpAddr> = b
-        .get(CheckId::DnsServer)
-        .map(|o| o.detail_strs("addresses"))
-        .unwrap_or_default()
+    let mut addrs: Vec<IpAddr> = server_addresses(b)
         .iter()
         .filter_map(|a| a.parse().ok())
         .collect();
@@ -961,27 +950,23 @@ fn private_world(b: &Board<'_>, s: &Settings) -> bool {
             .all(|ip| !ip.is_loopback() && crate::probe::lookup::is_reserved(*ip))
 }
 
+/// The addresses the server's name resolved to.
+fn server_addresses(b: &Board<'_>) -> Vec<String> {
+    b.get(CheckId::DnsServer)
+        .and_then(|o| o.view::<view::DnsServer>().addresses)
+        .unwrap_or_default()
+}
+
 /// Whether the server tested is one of the recipient domain's MX hosts.
 fn talks_to_recipient_mx(b: &Board<'_>, s: &Settings) -> bool {
-    let server = s.server_name().to_ascii_lowercase();
-    let server_ips = b
-        .get(CheckId::DnsServer)
-        .map(|o| o.detail_strs("addresses"))
-        .unwrap_or_default();
+    let server = s.server_name();
+    let server_ips = server_addresses(b);
     b.get(CheckId::RecipientMx)
-        .and_then(|o| o.details.get("mx"))
-        .and_then(Value::as_array)
+        .and_then(|o| o.view::<view::RecipientMx>().mx)
         .is_some_and(|hosts| {
             hosts.iter().any(|h| {
-                h["host"]
-                    .as_str()
-                    .is_some_and(|n| n.eq_ignore_ascii_case(&server))
-                    || h["addresses"].as_array().is_some_and(|a| {
-                        a.iter().any(|ip| {
-                            ip.as_str()
-                                .is_some_and(|ip| server_ips.iter().any(|x| x == ip))
-                        })
-                    })
+                h.host.eq_ignore_ascii_case(server)
+                    || h.addresses.iter().any(|ip| server_ips.contains(ip))
             })
         })
 }
@@ -993,40 +978,33 @@ fn sender_spf(b: &mut Board<'_>, provider: Option<&str>) {
     let Some(o) = b.get(CheckId::SenderSpf) else {
         return;
     };
-    let result = o.detail_str("result").unwrap_or("");
+    let spf: view::Spf = o.view();
+    let result = spf.result.as_deref().unwrap_or("");
     if matches!(result, "pass" | "temperror" | "") {
         return;
     }
-    let own_ip_sends = o.detail_bool("own_ip_sends") == Some(true);
-    let records = o.detail_strs("records");
+    let own_ip_sends = spf.own_ip_sends == Some(true);
+    let records = spf.records.clone().unwrap_or_default();
+    let domain = spf.domain.clone().unwrap_or_default();
     let include = provider.and_then(crate::probe::sender_spf::provider_include);
     let (record, warning, conf) = if own_ip_sends {
         let conf = if result == "fail" { 0.75 } else { 0.5 };
-        (
-            o.detail_str("fix_record").map(str::to_string),
-            o.detail_str("fix_warning").map(str::to_string),
-            conf,
-        )
+        (spf.fix_record.clone(), spf.fix_warning.clone(), conf)
     } else if let Some(inc) = include.filter(|inc| {
         // The provider's servers are covered when the evaluation reached
         // its include anywhere (directly, nested, or through redirect=),
         // and a domain the provider itself hosts (gmail.com) is its own.
-        let trace = o.detail_str("trace_text").unwrap_or("");
-        let domain = o.detail_str("domain").unwrap_or("");
+        let trace = spf.trace_text.as_deref().unwrap_or("");
         let hosted = provider
             .and_then(|p| catalog().provider(p))
-            .is_some_and(|p| p.hosts_domain(domain));
+            .is_some_and(|p| p.hosts_domain(&domain));
         !hosted && !trace.contains(inc) && !records.iter().any(|r| r.contains(inc))
     }) {
         let refs: Vec<&str> = records.iter().map(String::as_str).collect();
         let m = crate::spf::merge_records(&refs, crate::spf::Addition::Include(inc.to_string()));
         (Some(m.record), m.warning, 0.6)
     } else if result == "permerror" {
-        (
-            o.detail_str("fix_record").map(str::to_string),
-            o.detail_str("fix_warning").map(str::to_string),
-            0.5,
-        )
+        (spf.fix_record.clone(), spf.fix_warning.clone(), 0.5)
     } else {
         b.note(
             o.id,
@@ -1045,10 +1023,9 @@ fn sender_spf(b: &mut Board<'_>, provider: Option<&str>) {
     }
     let mut ev = evidence(o);
     for r in &records {
-        ev.lines
-            .push(format!("TXT {}: {r}", o.detail_str("domain").unwrap_or("")));
+        ev.lines.push(format!("TXT {domain}: {r}"));
     }
-    if let Some(n) = o.details.get("lookups").and_then(Value::as_u64) {
+    if let Some(n) = spf.lookups {
         ev.lines.push(format!("DNS lookups: {n} of 10"));
     }
     b.add(CauseId::SpfNotAuthorized, conf, ev);
@@ -1093,22 +1070,19 @@ fn unexplained_failure(b: &mut Board<'_>, step: CheckId) {
 fn detect_provider(b: &Board<'_>, s: &Settings) -> Option<(String, String)> {
     let banner = b
         .get(CheckId::SmtpGreeting)
-        .and_then(|o| o.detail_str("banner"));
+        .and_then(|o| o.view::<view::Greeting>().banner);
     let mut ehlo: Vec<String> = Vec::new();
     if let Some(o) = b.get(CheckId::SmtpEhlo) {
-        if let Some(n) = o.detail_str("server_name") {
-            ehlo.push(n.to_string());
-        }
-        if let Some(Value::Array(caps)) = o.details.get("capabilities") {
-            ehlo.extend(caps.iter().filter_map(Value::as_str).map(str::to_string));
-        }
+        let e: view::Ehlo = o.view();
+        ehlo.extend(e.server_name);
+        ehlo.extend(e.capabilities.unwrap_or_default());
     }
     // The server identifies itself by name, banner and EHLO; the sender's
     // domain says nothing about it (a contact form may send as a Gmail
     // address through its own hosting's Postfix).
     let ev = ProviderEvidence {
         server: Some(s.server_name()),
-        banner,
+        banner: banner.as_deref(),
         ehlo_lines: &ehlo,
         sender_domain: None,
         mx_hosts: &[],

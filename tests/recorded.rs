@@ -102,3 +102,20 @@ fn recordings_cover_both_server_families() {
         assert!(n >= 8, "only {n} recordings of {family}");
     }
 }
+
+#[test]
+fn every_recorded_detail_is_declared_in_its_typed_view() {
+    let mut undeclared = Vec::new();
+    for r in recordings() {
+        for o in &r.outcomes {
+            for key in smtp_doctor::probe::details::undeclared_keys(o.id, &o.details) {
+                undeclared.push(format!("{}: {} has {key}", r.file, o.id));
+            }
+        }
+    }
+    assert!(
+        undeclared.is_empty(),
+        "details the typed views in src/probe/details.rs do not name:\n{}",
+        undeclared.join("\n")
+    );
+}

@@ -12,6 +12,7 @@
 //! [`Run`]; every network step has a timeout and every read a size bound.
 
 pub mod autodetect;
+pub mod details;
 pub mod dns;
 pub mod domains;
 mod incoming;
