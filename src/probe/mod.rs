@@ -12,6 +12,7 @@
 //! [`Run`]; every network step has a timeout and every read a size bound.
 
 pub mod autodetect;
+pub mod discover;
 pub mod dns;
 pub mod domains;
 mod incoming;
@@ -255,6 +256,7 @@ async fn run_all(ctx: &Ctx) {
         ctx.timed(CheckId::RecipientMx, domains::recipient_mx(ctx)),
         ctx.timed(CheckId::SenderDmarc, domains::sender_dmarc(ctx)),
         ctx.timed(CheckId::IncomingLogin, incoming::incoming_login(ctx)),
+        ctx.timed(CheckId::Discover, discover::check(ctx)),
     );
 }
 
