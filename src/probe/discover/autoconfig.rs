@@ -45,7 +45,10 @@ pub fn fill(pattern: &str, email: &str) -> Result<String, String> {
         out.push_str(&rest[..start]);
         let after = &rest[start + 1..];
         let Some(end) = after.find('%') else {
-            return Err(format!("an unclosed placeholder in \"{}\"", printable(pattern)));
+            return Err(format!(
+                "an unclosed placeholder in \"{}\"",
+                printable(pattern)
+            ));
         };
         match &after[..end] {
             "EMAILADDRESS" => out.push_str(email),
@@ -73,7 +76,8 @@ pub fn valid_host(h: &str) -> bool {
         && h.split('.').all(|l| {
             !l.is_empty()
                 && l.len() <= 63
-                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                && l.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
                 && !l.starts_with('-')
         })
 }
@@ -114,7 +118,10 @@ impl Entry {
         let host = fill(host.trim(), email).map_err(|e| format!("{what}: hostname has {e}"))?;
         let host = host.to_ascii_lowercase();
         if !valid_host(&host) {
-            return Err(format!("{what}: \"{}\" is not a host name", printable(&host)));
+            return Err(format!(
+                "{what}: \"{}\" is not a host name",
+                printable(&host)
+            ));
         }
         let port_text = self.port.ok_or(format!("{what} {host}: no port"))?;
         let port = port_text
@@ -132,9 +139,14 @@ impl Entry {
             printable(socket.trim())
         ))?;
         let pattern = self.username.unwrap_or_default().trim().to_string();
-        let username = fill(&pattern, email).map_err(|e| format!("{what} {host}: username has {e}"))?;
+        let username =
+            fill(&pattern, email).map_err(|e| format!("{what} {host}: username has {e}"))?;
         Ok(Declared {
-            kind: if self.outgoing { "smtp".into() } else { self.kind },
+            kind: if self.outgoing {
+                "smtp".into()
+            } else {
+                self.kind
+            },
             host,
             port,
             security,
@@ -175,9 +187,7 @@ pub fn parse(xml: &[u8], email: &str) -> Result<ConfigFile, String> {
             .map_err(|e| format!("not well-formed XML: {}", printable(&e.to_string())))?;
         match ev {
             Event::DocType(_) => {
-                return Err(
-                    "the file declares a DTD; entity declarations are not accepted".into(),
-                );
+                return Err("the file declares a DTD; entity declarations are not accepted".into());
             }
             ev @ (Event::Start(_) | Event::Empty(_)) => {
                 let (e, empty) = match ev {
@@ -259,7 +269,10 @@ pub fn parse(xml: &[u8], email: &str) -> Result<ConfigFile, String> {
                 text_buf.push_str(&s);
             }
             Event::GeneralRef(r) => {
-                if let Some(c) = r.resolve_char_ref().map_err(|e| format!("a bad character reference: {e}"))? {
+                if let Some(c) = r
+                    .resolve_char_ref()
+                    .map_err(|e| format!("a bad character reference: {e}"))?
+                {
                     text_buf.push(c);
                 } else {
                     let name = String::from_utf8_lossy(&r).into_owned();
@@ -388,7 +401,10 @@ mod tests {
         assert_eq!(f.display_name.as_deref(), Some("Example & Co"));
         assert_eq!(f.outgoing.len(), 1);
         let o = &f.outgoing[0];
-        assert_eq!((o.host.as_str(), o.port, o.security), ("smtp.example.test", 587, Security::Starttls));
+        assert_eq!(
+            (o.host.as_str(), o.port, o.security),
+            ("smtp.example.test", 587, Security::Starttls)
+        );
         assert_eq!(o.username, "alice");
         assert_eq!(f.incoming[0].host, "imap.example.test");
         assert_eq!(f.refused.len(), 1, "{:?}", f.refused);
@@ -398,8 +414,19 @@ mod tests {
 
     #[test]
     fn placeholders() {
-        assert_eq!(fill("%EMAILLOCALPART%.%EMAILDOMAIN%", "a@b.test").unwrap(), "a.b.test");
-        assert!(fill("%EMAILADDRESS", "a@b.test").unwrap_err().contains("unclosed"));
-        assert!(fill("%PASSWORD%", "a@b.test").unwrap_err().contains("unknown placeholder"));
+        assert_eq!(
+            fill("%EMAILLOCALPART%.%EMAILDOMAIN%", "a@b.test").unwrap(),
+            "a.b.test"
+        );
+        assert!(
+            fill("%EMAILADDRESS", "a@b.test")
+                .unwrap_err()
+                .contains("unclosed")
+        );
+        assert!(
+            fill("%PASSWORD%", "a@b.test")
+                .unwrap_err()
+                .contains("unknown placeholder")
+        );
     }
 }

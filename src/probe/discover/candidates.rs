@@ -4,6 +4,7 @@
 //! the whole probe; every read is bounded by the SMTP driver.
 
 use super::{Candidate, Probe, Suggestion};
+use crate::probe::dns::LookupFailure as lookup_failure;
 use crate::probe::lookup;
 use crate::probe::model::{CheckId, TranscriptLine};
 use crate::probe::session::{Caps, ehlo};
@@ -38,7 +39,12 @@ pub(super) async fn address(r: Option<&TokioResolver>, host: &str) -> Result<IpA
     match lookup::ips(r, host).await {
         Ok(v) if !v.is_empty() => Ok(v[0]),
         Ok(_) => Err(format!("{host} has no address")),
-        Err((kind, msg)) => Err(format!("{host}: {} ({msg})", kind.as_str())),
+        Err((kind, _)) => Err(match kind {
+            lookup_failure::NoSuchName => format!("{host} does not exist in DNS"),
+            lookup_failure::NoRecords => format!("{host} has no address"),
+            lookup_failure::Timeout => format!("{host}: no DNS answer in time"),
+            lookup_failure::ResolverFailed => format!("{host}: the DNS server refused or failed"),
+        }),
     }
 }
 
@@ -65,7 +71,11 @@ pub(super) async fn open(
     let t0 = Instant::now();
     let mut p = Probe::default();
     let deadline = tokio::time::Instant::now() + timeout;
-    let out = tokio::time::timeout_at(deadline, open_inner(&mut p, s, r, setup, timeout, helo, start)).await;
+    let out = tokio::time::timeout_at(
+        deadline,
+        open_inner(&mut p, s, r, setup, timeout, helo, start),
+    )
+    .await;
     let sess = match out {
         Ok(sess) => sess,
         Err(_) => {

@@ -247,7 +247,8 @@ fn dechunk(mut data: &[u8]) -> Result<Option<Vec<u8>>, String> {
         };
         let line = String::from_utf8_lossy(&data[..eol]);
         let hex = line.split(';').next().unwrap_or_default().trim();
-        let size = usize::from_str_radix(hex, 16).map_err(|_| "a malformed chunk size".to_string())?;
+        let size =
+            usize::from_str_radix(hex, 16).map_err(|_| "a malformed chunk size".to_string())?;
         if size > MAX_BODY || out.len() + size > MAX_BODY {
             return Err(format!(
                 "the answer is larger than {} KiB; not read further",
@@ -274,7 +275,8 @@ mod tests {
     fn content_length_and_chunked_bodies() {
         let a = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabcdef";
         assert_eq!(complete(a).unwrap().unwrap().body, b"abc");
-        let c = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n1\r\nc\r\n0\r\n\r\n";
+        let c =
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n1\r\nc\r\n0\r\n\r\n";
         assert_eq!(complete(c).unwrap().unwrap().body, b"abc");
         let part = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n";
         assert!(complete(part).unwrap().is_none());
@@ -282,13 +284,24 @@ mod tests {
 
     #[test]
     fn oversized_and_broken_answers_are_errors() {
-        let big = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", MAX_BODY + 1);
+        let big = format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n",
+            MAX_BODY + 1
+        );
         assert!(complete(big.as_bytes()).unwrap_err().contains("KiB"));
         let huge_chunk = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nfffffff\r\n";
         assert!(complete(huge_chunk).is_err());
-        assert!(complete(b"SSH-2.0-OpenSSH\r\n\r\n").unwrap_err().contains("not an HTTP"));
-        let redirect = b"HTTP/1.1 301 Moved\r\nLocation: http://evil.test/x\r\nContent-Length: 0\r\n\r\n";
+        assert!(
+            complete(b"SSH-2.0-OpenSSH\r\n\r\n")
+                .unwrap_err()
+                .contains("not an HTTP")
+        );
+        let redirect =
+            b"HTTP/1.1 301 Moved\r\nLocation: http://evil.test/x\r\nContent-Length: 0\r\n\r\n";
         let r = complete(redirect).unwrap().unwrap();
-        assert_eq!((r.status, r.location.as_deref()), (301, Some("http://evil.test/x")));
+        assert_eq!(
+            (r.status, r.location.as_deref()),
+            (301, Some("http://evil.test/x"))
+        );
     }
 }

@@ -49,10 +49,9 @@ impl DbProvider {
     /// lists OAuth2 and nothing else, so a password cannot work.
     pub fn oauth_only(&self) -> bool {
         !self.smtp.is_empty()
-            && self
-                .smtp
-                .iter()
-                .all(|s| !s.auth.is_empty() && s.auth.iter().all(|a| a.eq_ignore_ascii_case("OAuth2")))
+            && self.smtp.iter().all(|s| {
+                !s.auth.is_empty() && s.auth.iter().all(|a| a.eq_ignore_ascii_case("OAuth2"))
+            })
     }
 }
 

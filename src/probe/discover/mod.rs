@@ -438,7 +438,13 @@ pub async fn discover(settings: &Settings, opts: &Options) -> Discovery {
     let mut oauth: Option<OauthOnly> = None;
     if let Some(p) = db.for_domain(&domain) {
         out.provider = Some(p.name.clone());
-        add_db(&mut col, &mut out, p, &email, &format!("{} ({domain})", p.name));
+        add_db(
+            &mut col,
+            &mut out,
+            p,
+            &email,
+            &format!("{} ({domain})", p.name),
+        );
         if p.oauth_only() {
             oauth = Some(OauthOnly {
                 provider: p.name.clone(),
@@ -447,13 +453,23 @@ pub async fn discover(settings: &Settings, opts: &Options) -> Discovery {
             });
         }
     } else {
-        out.sources.push(report(SourceKind::Ispdb, "none", format!("{domain} is not listed")));
+        out.sources.push(report(
+            SourceKind::Ispdb,
+            "none",
+            format!("{domain} is not listed"),
+        ));
     }
     if let Some((name, server, _)) = ispdb::preset_for_domain(&domain)
         && let Ok(d) = db_declared(&server, &email)
     {
         out.provider.get_or_insert(name.clone());
-        col.add(&d, Source { kind: SourceKind::Preset, detail: name.clone() });
+        col.add(
+            &d,
+            Source {
+                kind: SourceKind::Preset,
+                detail: name.clone(),
+            },
+        );
         out.sources.push(report(SourceKind::Preset, "found", name));
     }
 
@@ -475,32 +491,54 @@ pub async fn discover(settings: &Settings, opts: &Options) -> Discovery {
                 })
                 .collect();
             let ac_host = format!("autoconfig.{domain}");
-            let ac_path = format!(
-                "/mail/config-v1.1.xml?emailaddress={}",
-                url_encode(&email)
-            );
+            let ac_path = format!("/mail/config-v1.1.xml?emailaddress={}", url_encode(&email));
             let wk_path = "/.well-known/autoconfig/mail/config-v1.1.xml".to_string();
             let configs = async {
                 match (&setup, opts.autoconfig) {
                     (Some(setup), true) => {
                         let (a, b) = tokio::join!(
-                            fetch_config(r, setup, timeout, &ac_host, &ac_path, opts.https_port, &email),
-                            fetch_config(r, setup, timeout, &domain, &wk_path, opts.https_port, &email),
+                            fetch_config(
+                                r,
+                                setup,
+                                timeout,
+                                &ac_host,
+                                &ac_path,
+                                opts.https_port,
+                                &email
+                            ),
+                            fetch_config(
+                                r,
+                                setup,
+                                timeout,
+                                &domain,
+                                &wk_path,
+                                opts.https_port,
+                                &email
+                            ),
                         );
                         vec![
-                            (SourceKind::Autoconfig, format!("https://{ac_host}{ac_path}"), a),
-                            (SourceKind::WellKnown, format!("https://{domain}{wk_path}"), b),
+                            (
+                                SourceKind::Autoconfig,
+                                format!("https://{ac_host}{ac_path}"),
+                                a,
+                            ),
+                            (
+                                SourceKind::WellKnown,
+                                format!("https://{domain}{wk_path}"),
+                                b,
+                            ),
                         ]
                     }
                     _ => Vec::new(),
                 }
             };
-            let (mx, srvs, configs) = tokio::join!(
-                lookup::mx(r, &domain),
-                super::join_all(srv_futs),
-                configs
-            );
-            (mx, srvs.into_iter().zip(srv_names).collect::<Vec<_>>(), configs)
+            let (mx, srvs, configs) =
+                tokio::join!(lookup::mx(r, &domain), super::join_all(srv_futs), configs);
+            (
+                mx,
+                srvs.into_iter().zip(srv_names).collect::<Vec<_>>(),
+                configs,
+            )
         }
         (None, _) => (Ok(Vec::new()), Vec::new(), Vec::new()),
     };
@@ -508,7 +546,7 @@ pub async fn discover(settings: &Settings, opts: &Options) -> Discovery {
     for (kind, url, res) in configs {
         match res {
             Ok(file) => {
-                let for_us = file.domains.is_empty() || file.domains.iter().any(|d| *d == domain);
+                let for_us = file.domains.is_empty() || file.domains.contains(&domain);
                 if !for_us {
                     out.sources.push(report(
                         kind,
@@ -525,7 +563,13 @@ pub async fn discover(settings: &Settings, opts: &Options) -> Discovery {
                     continue;
                 }
                 for d in &file.outgoing {
-                    col.add(d, Source { kind, detail: url.clone() });
+                    col.add(
+                        d,
+                        Source {
+                            kind,
+                            detail: url.clone(),
+                        },
+                    );
                 }
                 for d in &file.incoming {
                     add_incoming(&mut out.incoming, d.clone());
@@ -538,7 +582,11 @@ pub async fn discover(settings: &Settings, opts: &Options) -> Discovery {
                 }
                 out.sources.push(report(
                     kind,
-                    if file.outgoing.is_empty() { "none" } else { "found" },
+                    if file.outgoing.is_empty() {
+                        "none"
+                    } else {
+                        "found"
+                    },
                     format!("{url}: {} outgoing server(s)", file.outgoing.len()),
                 ));
             }
@@ -546,22 +594,31 @@ pub async fn discover(settings: &Settings, opts: &Options) -> Discovery {
                 if result == "refused" {
                     out.warnings.push(format!("{url}: {why}"));
                 }
-                out.sources.push(report(kind, &result, format!("{url}: {why}")));
+                out.sources
+                    .push(report(kind, &result, format!("{url}: {why}")));
             }
         }
     }
 
+    let mut srv_not_offered = false;
     for ((name, res), (_, security, kind)) in srvs {
         match res {
             Ok(list) if list.is_empty() => {
-                out.sources.push(report(SourceKind::Srv, "none", format!("{name}: no record")));
+                out.sources.push(report(
+                    SourceKind::Srv,
+                    "none",
+                    format!("{name}: no record"),
+                ));
             }
             Ok(list) => {
                 if list.iter().all(|t| t.not_offered()) {
+                    srv_not_offered |= kind == "smtp";
                     out.sources.push(report(
                         SourceKind::Srv,
                         "found",
-                        format!("{name}: target \".\" — the domain says this service is not offered"),
+                        format!(
+                            "{name}: target \".\" — the domain says this service is not offered"
+                        ),
                     ));
                     continue;
                 }
@@ -579,7 +636,13 @@ pub async fn discover(settings: &Settings, opts: &Options) -> Discovery {
                         username: email.clone(),
                     };
                     if kind == "smtp" {
-                        col.add(&d, Source { kind: SourceKind::Srv, detail: name.clone() });
+                        col.add(
+                            &d,
+                            Source {
+                                kind: SourceKind::Srv,
+                                detail: name.clone(),
+                            },
+                        );
                     } else {
                         add_incoming(&mut out.incoming, d);
                     }
@@ -590,7 +653,11 @@ pub async fn discover(settings: &Settings, opts: &Options) -> Discovery {
                     format!(
                         "{name}: {}",
                         list.iter()
-                            .map(|t| if t.not_offered() { ".".to_string() } else { format!("{}:{}", t.host, t.port) })
+                            .map(|t| if t.not_offered() {
+                                ".".to_string()
+                            } else {
+                                format!("{}:{}", t.host, t.port)
+                            })
                             .collect::<Vec<_>>()
                             .join(", ")
                     ),
@@ -615,7 +682,13 @@ pub async fn discover(settings: &Settings, opts: &Options) -> Discovery {
                 let detail = format!("MX under {matched}: {}", p.name);
                 for s in &p.smtp {
                     if let Ok(d) = db_declared(s, &email) {
-                        col.add(&d, Source { kind: SourceKind::Mx, detail: detail.clone() });
+                        col.add(
+                            &d,
+                            Source {
+                                kind: SourceKind::Mx,
+                                detail: detail.clone(),
+                            },
+                        );
                     }
                 }
                 if oauth.is_none() && p.oauth_only() {
@@ -632,13 +705,24 @@ pub async fn discover(settings: &Settings, opts: &Options) -> Discovery {
             {
                 named = true;
                 out.provider.get_or_insert(name.clone());
-                col.add(&d, Source { kind: SourceKind::Mx, detail: format!("MX: {name}") });
-                out.sources.push(report(SourceKind::Mx, "found", format!("MX: {name}")));
+                col.add(
+                    &d,
+                    Source {
+                        kind: SourceKind::Mx,
+                        detail: format!("MX: {name}"),
+                    },
+                );
+                out.sources
+                    .push(report(SourceKind::Mx, "found", format!("MX: {name}")));
             }
             if !named {
                 out.sources.push(report(
                     SourceKind::Mx,
-                    if out.mx_hosts.is_empty() { "none" } else { "found" },
+                    if out.mx_hosts.is_empty() {
+                        "none"
+                    } else {
+                        "found"
+                    },
                     if out.mx_hosts.is_empty() {
                         "no MX hosts".to_string()
                     } else {
@@ -647,33 +731,56 @@ pub async fn discover(settings: &Settings, opts: &Options) -> Discovery {
                 ));
             }
         }
-        Err((kind, e)) => out.sources.push(report(
+        Err((kind, _)) => out.sources.push(report(
             SourceKind::Mx,
-            if matches!(kind, super::dns::LookupFailure::NoSuchName | super::dns::LookupFailure::NoRecords) {
+            if matches!(
+                kind,
+                super::dns::LookupFailure::NoSuchName | super::dns::LookupFailure::NoRecords
+            ) {
                 "none"
             } else {
                 "error"
             },
-            format!("MX {domain}: {} ({e})", kind.as_str()),
+            format!("MX {domain}: {}", kind.as_str()),
         )),
     }
 
-    // Port guessing on the hosts named so far, or the usual ones.
-    let mut hosts: Vec<String> = Vec::new();
+    // Port guessing on the hosts named so far, or the usual ones; not when
+    // the domain's SRV records say it offers no submission at all.
+    let mut hosts: Vec<(String, String)> = Vec::new();
     for s in &col.list {
-        if !hosts.contains(&s.host) {
-            hosts.push(s.host.clone());
+        if !hosts.iter().any(|(h, _)| *h == s.host) {
+            hosts.push((s.host.clone(), s.username.clone()));
         }
     }
-    if hosts.is_empty() {
-        hosts.extend(out.mx_hosts.iter().take(2).cloned());
+    if hosts.is_empty() && srv_not_offered {
+        out.warnings.push(format!(
+            "{domain} publishes SRV records saying it offers no mail submission (target \".\"); no port was guessed"
+        ));
+    } else if hosts.is_empty() {
+        let mut guess_hosts: Vec<String> = Vec::new();
+        guess_hosts.extend(out.mx_hosts.iter().take(2).cloned());
         for h in [format!("smtp.{domain}"), format!("mail.{domain}")] {
-            if !hosts.contains(&h) {
-                hosts.push(h);
+            if !guess_hosts.contains(&h) {
+                guess_hosts.push(h);
+            }
+        }
+        // Only hosts that exist are guessed on.
+        let found = super::join_all(
+            guess_hosts
+                .iter()
+                .map(|h| candidates::address(resolver.as_ref(), h))
+                .collect(),
+        )
+        .await;
+        for (h, a) in guess_hosts.into_iter().zip(found) {
+            match a {
+                Ok(_) => hosts.push((h, email.clone())),
+                Err(e) => out.sources.push(report(SourceKind::Guess, "none", e)),
             }
         }
     }
-    for h in hosts.iter().take(4) {
+    for (h, username) in hosts.iter().take(4) {
         for &(port, security) in &opts.guess_ports {
             let d = Declared {
                 kind: "smtp".into(),
@@ -682,10 +789,20 @@ pub async fn discover(settings: &Settings, opts: &Options) -> Discovery {
                 security,
                 auth: Vec::new(),
                 username_pattern: String::new(),
-                username: email.clone(),
+                username: username.clone(),
             };
-            if !col.list.iter().any(|s| s.host == d.host && s.port == d.port) {
-                col.add(&d, Source { kind: SourceKind::Guess, detail: format!("{h}:{port}") });
+            if !col
+                .list
+                .iter()
+                .any(|s| s.host == d.host && s.port == d.port)
+            {
+                col.add(
+                    &d,
+                    Source {
+                        kind: SourceKind::Guess,
+                        detail: format!("{h}:{port}"),
+                    },
+                );
             }
         }
     }
@@ -725,10 +842,18 @@ fn add_db(
     for s in &p.smtp {
         match db_declared(s, email) {
             Ok(d) => {
-                col.add(&d, Source { kind: SourceKind::Ispdb, detail: detail.to_string() });
+                col.add(
+                    &d,
+                    Source {
+                        kind: SourceKind::Ispdb,
+                        detail: detail.to_string(),
+                    },
+                );
                 n += 1;
             }
-            Err(e) => out.warnings.push(format!("provider database, {}: left out {e}", p.name)),
+            Err(e) => out
+                .warnings
+                .push(format!("provider database, {}: left out {e}", p.name)),
         }
     }
     for s in &p.incoming {
@@ -736,11 +861,19 @@ fn add_db(
             add_incoming(&mut out.incoming, d);
         }
     }
-    out.sources.push(report(SourceKind::Ispdb, "found", format!("{detail}: {n} outgoing server(s)")));
+    out.sources.push(report(
+        SourceKind::Ispdb,
+        "found",
+        format!("{detail}: {n} outgoing server(s)"),
+    ));
 }
 
 fn add_incoming(list: &mut Vec<Declared>, d: Declared) {
-    if list.len() < 16 && !list.iter().any(|x| x.host == d.host && x.port == d.port && x.kind == d.kind) {
+    if list.len() < 16
+        && !list
+            .iter()
+            .any(|x| x.host == d.host && x.port == d.port && x.kind == d.kind)
+    {
         list.push(d);
     }
 }
@@ -830,7 +963,8 @@ pub async fn login_once(
         return (res, Vec::new());
     };
     if !(probe.encrypted && probe.cert_ok == Some(true)) {
-        res.note = "the connection is not encrypted with a valid certificate: no password was sent".into();
+        res.note =
+            "the connection is not encrypted with a valid certificate: no password was sent".into();
         sess.quit_nowait().await;
         return (res, sess.tape.take());
     }
@@ -907,10 +1041,7 @@ pub fn tape_for(password: &Password) -> Tape {
 /// The `discover` check of a run: never logs in.
 pub(super) async fn check(ctx: &super::Ctx) -> Outcome {
     if split_address(&ctx.settings.account).is_err() {
-        return Outcome::skip(
-            CheckId::Discover,
-            "Skipped: no email address to start from",
-        );
+        return Outcome::skip(CheckId::Discover, "Skipped: no email address to start from");
     }
     ctx.progress(CheckId::Discover, "looking up the address's domain");
     let d = discover(&ctx.settings, &Options::default()).await;
@@ -925,7 +1056,10 @@ pub fn outcome(d: &Discovery, settings: &Settings) -> Outcome {
     let (status, summary) = if let Some(o) = &d.oauth_only {
         (
             Status::Warn,
-            format!("{} accepts only OAuth2 (modern sign-in) on SMTP: a password cannot work", o.provider),
+            format!(
+                "{} accepts only OAuth2 (modern sign-in) on SMTP: a password cannot work",
+                o.provider
+            ),
         )
     } else if let Some(b) = working.first() {
         let more = working.len() - 1;
@@ -937,11 +1071,18 @@ pub fn outcome(d: &Discovery, settings: &Settings) -> Outcome {
                 b.setting.port,
                 b.setting.security.label(),
                 b.source_labels(),
-                if more > 0 { format!(", and {more} more") } else { String::new() }
+                if more > 0 {
+                    format!(", and {more} more")
+                } else {
+                    String::new()
+                }
             ),
         )
     } else if d.candidates.is_empty() {
-        (Status::Warn, "No settings found for this address".to_string())
+        (
+            Status::Warn,
+            "No settings found for this address".to_string(),
+        )
     } else {
         (
             Status::Warn,
