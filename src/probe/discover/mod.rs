@@ -1119,3 +1119,33 @@ pub fn outcome(d: &Discovery, settings: &Settings) -> Outcome {
     }
     o
 }
+
+/// Probes given suggestions (no login) and ranks them, as discovery does
+/// after collecting them: at most [`MAX_CANDIDATES`], all at once.
+pub async fn probe_suggestions(settings: &Settings, list: Vec<Suggestion>) -> Vec<Candidate> {
+    let resolver = super::dns::resolver(settings).ok().map(|(r, _)| r);
+    let setup = TlsSetup::load(settings.ca_file.as_deref()).ok();
+    let timeout = settings.timeout();
+    let start = Instant::now();
+    let futs: Vec<_> = list
+        .into_iter()
+        .take(MAX_CANDIDATES)
+        .map(|s| {
+            candidates::probe(
+                s,
+                resolver.as_ref(),
+                setup.as_ref(),
+                timeout,
+                &settings.helo,
+                start,
+            )
+        })
+        .collect();
+    let mut out: Vec<Candidate> = super::join_all(futs)
+        .await
+        .into_iter()
+        .map(|(c, _)| c)
+        .collect();
+    out.sort_by_key(Candidate::rank_key);
+    out
+}
