@@ -42,6 +42,7 @@ fn main() -> ExitCode {
         Some(Command::Explain(args)) => cli::explain(args),
         Some(Command::Profiles(args)) => cli::profiles::command(args),
         Some(Command::Config(args)) => cli::config::command(*args),
+        Some(Command::Discover(args)) => runtime.block_on(cli::discover::command(*args)),
         Some(Command::Demo(args)) if args.no_tui => runtime.block_on(cli::demo_report()),
         Some(Command::Demo(_)) => runtime.block_on(tui::demo(cli.ascii)),
         Some(Command::Completions(args)) => cli::shell::completions(args),

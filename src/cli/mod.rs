@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 pub mod config;
+pub mod discover;
 pub mod logtable;
 pub mod profiles;
 pub mod prompt;
@@ -52,6 +53,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// Print ready-to-paste settings for a mail program (Thunderbird, msmtp, Postfix, PHPMailer…).
     Config(Box<config::ConfigArgs>),
+    /// Find the settings that work for an email address (and, with a password, try one login).
+    Discover(Box<discover::DiscoverArgs>),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(shell::CompletionsArgs),
     /// Print the manual page (roff), or write every page with --out-dir.

@@ -41,32 +41,78 @@ pub async fn detect(settings: &Settings, domain: &str) -> Detected {
     }
 }
 
+/// One SRV answer. A target of "." (RFC 2782; RFC 6186 §3.4) says the
+/// service is not offered at all: `host` is then empty.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SrvTarget {
+    pub priority: u16,
+    pub weight: u16,
+    pub host: String,
+    pub port: u16,
+}
+
+impl SrvTarget {
+    /// "Not offered here" (target "." or port 0).
+    pub fn not_offered(&self) -> bool {
+        self.host.is_empty() || self.port == 0
+    }
+}
+
+/// The SRV records of `name` (e.g. `_submissions._tcp.example.com`), best
+/// first (lowest priority, then highest weight). No record is an empty
+/// list; a failed lookup is an error in words.
+pub async fn srv(r: &TokioResolver, name: &str) -> Result<Vec<SrvTarget>, String> {
+    let name = lookup::fqdn(name);
+    let found = match tokio::time::timeout(
+        r.options().timeout + std::time::Duration::from_millis(500),
+        r.lookup(name.clone(), RecordType::SRV),
+    )
+    .await
+    {
+        Err(_) => return Err(format!("no answer for SRV {name}")),
+        Ok(Err(e)) => {
+            return match super::dns::LookupFailure::of(&e) {
+                super::dns::LookupFailure::NoSuchName | super::dns::LookupFailure::NoRecords => {
+                    Ok(Vec::new())
+                }
+                kind => Err(format!("SRV {name}: {}", kind.as_str())),
+            };
+        }
+        Ok(Ok(found)) => found,
+    };
+    let mut out: Vec<SrvTarget> = found
+        .answers()
+        .iter()
+        .filter_map(|rec| match &rec.data {
+            RData::SRV(s) => {
+                let t = s.target.to_ascii();
+                let host = t.trim_end_matches('.').to_ascii_lowercase();
+                Some(SrvTarget {
+                    priority: s.priority,
+                    weight: s.weight,
+                    host,
+                    port: s.port,
+                })
+            }
+            _ => None,
+        })
+        .collect();
+    out.sort_by_key(|t| (t.priority, u16::MAX - t.weight));
+    out.truncate(16);
+    Ok(out)
+}
+
 /// The preferred submission SRV record; implicit TLS first (RFC 8314 §5.1).
 async fn submission_srv(r: &TokioResolver, domain: &str) -> Option<(String, u16, Security)> {
     for (service, security) in [
         ("_submissions._tcp", Security::Tls),
         ("_submission._tcp", Security::Starttls),
     ] {
-        let name = lookup::fqdn(&format!("{service}.{domain}"));
-        let Ok(Ok(found)) =
-            tokio::time::timeout(r.options().timeout, r.lookup(name, RecordType::SRV)).await
-        else {
+        let Ok(found) = srv(r, &format!("{service}.{domain}")).await else {
             continue;
         };
-        let mut best: Vec<(u16, u16, String, u16)> = found
-            .answers()
-            .iter()
-            .filter_map(|rec| match &rec.data {
-                RData::SRV(s) => {
-                    Some((s.priority, u16::MAX - s.weight, s.target.to_ascii(), s.port))
-                }
-                _ => None,
-            })
-            .collect();
-        best.sort();
-        // A target of "." says the service is not offered (RFC 2782).
-        if let Some((_, _, target, port)) = best.into_iter().find(|b| b.2 != "." && b.3 != 0) {
-            return Some((target.trim_end_matches('.').to_string(), port, security));
+        if let Some(t) = found.into_iter().find(|t| !t.not_offered()) {
+            return Some((t.host, t.port, security));
         }
     }
     None

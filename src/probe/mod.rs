@@ -13,6 +13,7 @@
 
 pub mod autodetect;
 pub mod details;
+pub mod discover;
 pub mod dns;
 pub mod domains;
 mod incoming;
@@ -256,6 +257,7 @@ async fn run_all(ctx: &Ctx) {
         ctx.timed(CheckId::RecipientMx, domains::recipient_mx(ctx)),
         ctx.timed(CheckId::SenderDmarc, domains::sender_dmarc(ctx)),
         ctx.timed(CheckId::IncomingLogin, incoming::incoming_login(ctx)),
+        ctx.timed(CheckId::Discover, discover::check(ctx)),
     );
 }
 

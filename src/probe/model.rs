@@ -45,6 +45,8 @@ pub enum CheckId {
     SenderDmarc,
     #[serde(rename = "recipient.mx")]
     RecipientMx,
+    #[serde(rename = "discover")]
+    Discover,
 }
 
 /// Where a check sits on the dashboard.
@@ -85,7 +87,7 @@ impl Group {
 }
 
 impl CheckId {
-    pub const ALL: [CheckId; 17] = [
+    pub const ALL: [CheckId; 18] = [
         CheckId::DnsServer,
         CheckId::NetPort,
         CheckId::NetPorts,
@@ -103,6 +105,7 @@ impl CheckId {
         CheckId::SenderSpf,
         CheckId::SenderDmarc,
         CheckId::RecipientMx,
+        CheckId::Discover,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -124,6 +127,7 @@ impl CheckId {
             CheckId::SenderSpf => "sender.spf",
             CheckId::SenderDmarc => "sender.dmarc",
             CheckId::RecipientMx => "recipient.mx",
+            CheckId::Discover => "discover",
         }
     }
 
@@ -151,12 +155,13 @@ impl CheckId {
             CheckId::SenderSpf => "Sender domain SPF",
             CheckId::SenderDmarc => "Sender domain DMARC",
             CheckId::RecipientMx => "Recipient domain MX",
+            CheckId::Discover => "Settings that work",
         }
     }
 
     pub fn group(self) -> Group {
         match self {
-            CheckId::DnsServer => Group::Server,
+            CheckId::DnsServer | CheckId::Discover => Group::Server,
             CheckId::NetPort | CheckId::NetPorts | CheckId::SmtpGreeting | CheckId::SmtpEhlo => {
                 Group::Connection
             }
@@ -186,7 +191,11 @@ impl CheckId {
             CheckId::Relay => &[CheckId::Auth],
             CheckId::RelayAnonymous => &[CheckId::SmtpGreeting],
             CheckId::Send => &[CheckId::Relay],
-            CheckId::IncomingLogin | CheckId::SenderDmarc | CheckId::RecipientMx => &[],
+            // Discovery starts from the address alone, beside everything else.
+            CheckId::IncomingLogin
+            | CheckId::SenderDmarc
+            | CheckId::RecipientMx
+            | CheckId::Discover => &[],
             CheckId::NetPublicIp => &[CheckId::SmtpEhlo],
             CheckId::NetPtr | CheckId::NetDnsbl | CheckId::SenderSpf => &[CheckId::NetPublicIp],
         }

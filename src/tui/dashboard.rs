@@ -296,7 +296,60 @@ impl DashState {
         .render(format, false)
     }
 
+    /// A setting discovery found working, when the user's own failed and
+    /// it differs from them: the "Working settings" section and the `w` key.
+    pub fn working_settings(&self) -> Option<Working> {
+        if self.running {
+            return None;
+        }
+        let diag = self.diagnosis.as_ref()?;
+        if diag.verdict == Verdict::Ok {
+            return None;
+        }
+        let o = self.outcomes.iter().find(|o| o.id == CheckId::Discover)?;
+        if o.detail_bool("matches_settings") == Some(true)
+            || o.detail_bool("oauth_only") == Some(true)
+        {
+            return None;
+        }
+        let c = o.details.get("candidates")?.as_array()?.first()?;
+        if c.get("works")?.as_bool() != Some(true) {
+            return None;
+        }
+        let mut sources: Vec<String> = Vec::new();
+        for s in c.get("sources")?.as_array()? {
+            let k = match s.get("kind").and_then(|k| k.as_str()).unwrap_or_default() {
+                "srv" => "SRV",
+                "mx" => "MX",
+                "guess" => "port guess",
+                "ispdb" => "provider database",
+                "preset" => "provider preset",
+                "well-known" => "well-known autoconfig",
+                _ => "autoconfig",
+            }
+            .to_string();
+            if !sources.contains(&k) {
+                sources.push(k);
+            }
+        }
+        Some(Working {
+            host: crate::printable::printable(c.get("host")?.as_str()?).into_owned(),
+            port: u16::try_from(c.get("port")?.as_u64()?).ok()?,
+            security: Security::parse(c.get("security")?.as_str()?)?,
+            username: crate::printable::printable(c.get("username")?.as_str()?).into_owned(),
+            sources: sources.join(", "),
+        })
+    }
+
     pub fn keys(&self, theme: &Theme) -> Vec<(&'static str, &'static str)> {
+        let mut keys = self.base_keys(theme);
+        if self.working_settings().is_some() {
+            keys.insert(3, ("w", "use working settings"));
+        }
+        keys
+    }
+
+    fn base_keys(&self, theme: &Theme) -> Vec<(&'static str, &'static str)> {
         vec![
             (theme.up_down(), "move"),
             ("Tab", "pane"),
@@ -337,6 +390,32 @@ impl DashState {
     }
 }
 
+/// A working setting found by discovery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Working {
+    pub host: String,
+    pub port: u16,
+    pub security: Security,
+    pub username: String,
+    pub sources: String,
+}
+
+impl Working {
+    /// These settings written into `s`; the rest of `s` is kept.
+    pub fn apply(&self, s: &mut crate::settings::Settings) {
+        s.server = self.host.clone();
+        s.port = self.port;
+        s.security = self.security;
+        if !self.username.eq_ignore_ascii_case(s.effective_login()) {
+            s.login = if self.username == s.account.trim() {
+                String::new()
+            } else {
+                self.username.clone()
+            };
+        }
+    }
+}
+
 pub fn help() -> Vec<(&'static str, &'static str)> {
     vec![
         ("Up/Down, j/k", "Choose a check, or scroll the focused pane"),
@@ -350,6 +429,10 @@ pub fn help() -> Vec<(&'static str, &'static str)> {
         ),
         ("Enter", "Show the selected check's details"),
         ("r", "Run the checks again"),
+        (
+            "w",
+            "Use the working settings discovery found (when yours failed), and run again",
+        ),
         ("e", "Edit the settings (then Enter runs again)"),
         ("s", "Save these settings as a profile"),
         ("x", "Export the report to a file (Markdown or JSON)"),
@@ -410,6 +493,25 @@ pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             let settings = d.settings.clone();
             let (profile, save) = (d.profile.clone(), d.save_password);
             return app.begin_run(settings, profile, save);
+        }
+        KeyCode::Char('w') => {
+            if let Some(w) = d.working_settings() {
+                let mut settings = d.settings.clone();
+                w.apply(&mut settings);
+                let (profile, save) = (d.profile.clone(), d.save_password);
+                let fx = app.begin_run(settings, profile, save);
+                app.set_flash(
+                    format!(
+                        "Using {}:{} {} (found by {}); checking again",
+                        w.host,
+                        w.port,
+                        w.security.label(),
+                        w.sources
+                    ),
+                    false,
+                );
+                return fx;
+            }
         }
         KeyCode::Char('e') => {
             let w = WizardState::edit(&d.settings, d.profile.clone(), d.save_password);
@@ -947,6 +1049,25 @@ fn diagnosis_lines(theme: &Theme, d: &DashState, cols: usize) -> Vec<Line<'stati
             )),
             theme.dim(),
         ));
+    }
+    if let Some(w) = d.working_settings() {
+        lines.push(Line::styled("Working settings", theme.heading()));
+        lines.extend(wrap_prefixed(
+            &format!(" {} ", theme.status_symbol(Status::Pass)),
+            &theme.text(&format!(
+                "Server {}, port {}, {}, login {} (found by {}: greets, valid certificate, offers login). Press w to use them.",
+                w.host,
+                w.port,
+                w.security.label(),
+                w.username,
+                w.sources
+            )),
+            cols,
+            theme.good(),
+        ));
+    }
+    if d.working_settings().is_some() {
+        lines.push(Line::raw(""));
     }
     match (diag.verdict, diag.causes.first(), d.running) {
         (Verdict::Ok, _, false) => {

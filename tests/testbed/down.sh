@@ -154,6 +154,10 @@ if stop_one exim "$state/exim/exim.pid" exim4; then
   stopped=1
 fi
 
+if stop_one autoconfig "$state/autoconfig.pid" python3; then
+  stopped=1
+fi
+
 if ((stopped == 0)); then
   echo "testbed down: nothing running in $state"
 fi

@@ -150,7 +150,7 @@ done
 rm -rf "$tls" "$pfconf" "$queue" "$state/data" "$dovedir" "$eximdir"
 rm -f "$state/ca.pem" "$state/dnsmasq.conf" "$state/dnsmasq.pid" \
   "$state/start.log" "$state/postfix.log" "$state/postfix-start.log" "$state/dovecot.log" \
-  "$state/dnsmasq.log"
+  "$state/dnsmasq.log" "$state/autoconfig.pid" "$state/autoconfig.log"
 # Postfix and Dovecot drop privileges and must be able to walk into STATE_DIR.
 chmod 0755 "$state"
 if ! runuser -u postfix -- test -x "$state"; then
@@ -279,6 +279,7 @@ make_tls() {
   leaf selfsigned.smtpd.test "$start" "$ten_years" self
   leaf exim.smtpd.test "$start" "$ten_years"
   leaf eximip.smtpd.test "$start" "$ten_years"
+  leaf autoconfig.autoconf.test "$start" "$ten_years"
 
   chmod 0600 "$tls"/*.key "$tls"/*.pem
   # Exim reads its key after it has given up root for the exim user.
@@ -717,6 +718,12 @@ started=1
 log "starting dnsmasq"
 dnsmasq --conf-file="$state/dnsmasq.conf" </dev/null >>"$state/start.log" 2>&1
 
+# The autoconfig HTTPS server of `discover` (files in autoconfig/files).
+log "starting the autoconfig server"
+setsid python3 "$here/autoconfig/serve.py" 127.0.0.33 443 "$tls/autoconfig.autoconf.test.crt" \
+  "$tls/autoconfig.autoconf.test.key" "$here/autoconfig/files" "$state/autoconfig.pid" \
+  </dev/null >>"$state/autoconfig.log" 2>&1 &
+
 # Exim needs nothing else of the test bed, so it starts early. setsid makes
 # it lead its own session (down.sh ends the session); unshare, sh and setsid
 # all exec, so $! is Exim's PID (Exim also writes it to the same file).
@@ -788,6 +795,7 @@ check() {
   case "$1" in
     dns) check_dns ;;
     sasl) check_sasl ;;
+    autoconfig) tcp_open 127.0.0.33:443 ;;
     *) check_listener "$1" ;;
   esac
 }
@@ -796,7 +804,7 @@ check() {
 # failed until the deadline.
 # Exim's AUTH needs no other daemon (unlike Postfix's, which asks Dovecot), so
 # its listeners answering is enough; smoke.sh checks its logins.
-pending=(dns "${listeners[@]}" sasl "${exim_listeners[@]}")
+pending=(dns "${listeners[@]}" sasl "${exim_listeners[@]}" autoconfig)
 deadline=$((SECONDS + 20))
 while ((${#pending[@]} > 0)); do
   pids=()
