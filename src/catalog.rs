@@ -41,6 +41,8 @@ pub const PLACEHOLDERS: &[&str] = &[
     "spf_record",
     "cert_names",
     "mx_addresses",
+    "working_settings",
+    "working_source",
 ];
 
 /// The `security` values a preset may name: implicit TLS (port 465),
@@ -92,6 +94,8 @@ pub enum Fact {
     Port25,
     /// The port survey found another port that works with a login.
     OtherPortWorks,
+    /// Discovery found settings, other than the user's, that work.
+    WorkingSettingsFound,
 }
 
 /// One fix step: its text, when it applies, and whether it is for whoever
@@ -112,7 +116,10 @@ impl Fact {
     /// Facts only a run can establish; without one (`explain`) a step that
     /// needs them is left out, while steps for a kind of settings stay.
     pub fn needs_run(self) -> bool {
-        matches!(self, Fact::AuthPassed | Fact::OtherPortWorks)
+        matches!(
+            self,
+            Fact::AuthPassed | Fact::OtherPortWorks | Fact::WorkingSettingsFound
+        )
     }
 }
 

@@ -231,6 +231,7 @@ pub fn diagnose(outcomes: &[Outcome], settings: &Settings) -> Diagnosis {
     authentication(&mut b, settings);
     relaying(&mut b, settings);
     domains(&mut b, settings);
+    discovery(&mut b, settings);
 
     let provider = detect_provider(&b, settings);
     sender_spf(&mut b, provider.as_ref().map(|p| p.0.as_str()));
@@ -345,16 +346,21 @@ fn facts(b: &Board<'_>, s: &Settings) -> HashSet<Fact> {
     if b.vars.contains_key("suggested_port") {
         f.insert(Fact::OtherPortWorks);
     }
+    if b.vars.contains_key("working_settings") {
+        f.insert(Fact::WorkingSettingsFound);
+    }
     f
 }
 
 /// Placeholders whose value only a run can know; a fix that needs one the
 /// run did not find is left out rather than filled with a guess.
-const RUN_ONLY: [&str; 4] = [
+const RUN_ONLY: [&str; 6] = [
     "suggested_port",
     "suggested_security",
     "cert_names",
     "mx_addresses",
+    "working_settings",
+    "working_source",
 ];
 
 /// Builds a finding from the catalog entry of `id`. With `facts` (a run)
@@ -1029,6 +1035,55 @@ fn sender_spf(b: &mut Board<'_>, provider: Option<&str>) {
         ev.lines.push(format!("DNS lookups: {n} of 10"));
     }
     b.add(CauseId::SpfNotAuthorized, conf, ev);
+}
+
+/// What discovery found: settings that work (the fixes name them), and a
+/// provider that accepts only OAuth2, where no password can work.
+fn discovery(b: &mut Board<'_>, s: &Settings) {
+    let Some(o) = b.get(CheckId::Discover) else {
+        return;
+    };
+    let d: view::Discover = o.view();
+    if d.oauth_only == Some(true) && s.auth && !b.passed(CheckId::Auth) {
+        let mut ev = evidence(o);
+        if let Some(p) = &d.oauth_provider {
+            ev.lines.push(format!(
+                "{p} accepts only OAuth2 for sending, not a password"
+            ));
+        }
+        ev.lines.extend(d.oauth_docs.clone().unwrap_or_default());
+        b.add(CauseId::OauthRequired, 0.95, ev);
+        if let Some(auth) = b.failed(CheckId::Auth) {
+            b.add(CauseId::OauthRequired, 0.95, evidence(auth));
+        }
+    }
+    if d.matches_settings == Some(true) {
+        return;
+    }
+    let best = d.candidates.unwrap_or_default().into_iter().find(|c| {
+        c.works
+            && !(c.host.eq_ignore_ascii_case(s.server_name())
+                && c.port == s.port
+                && Security::parse(&c.security) == Some(s.security))
+    });
+    if let Some(c) = best {
+        let security =
+            Security::parse(&c.security).map_or(c.security.clone(), |x| x.label().to_string());
+        let mut text = format!("server {}, port {}, {security}", c.host, c.port);
+        if let Some(user) = c.username.as_ref().filter(|u| !u.is_empty()) {
+            text.push_str(&format!(", username {user}"));
+        }
+        b.vars.insert("working_settings", text);
+        let source = c.source_kinds();
+        b.vars.insert(
+            "working_source",
+            if source.is_empty() {
+                "discovery".to_string()
+            } else {
+                source
+            },
+        );
+    }
 }
 
 /// Incoming login works while SMTP AUTH fails: SMTP login is switched off

@@ -468,3 +468,73 @@ fn certificate_and_old_tls_problems_are_named() {
         },
     );
 }
+
+#[test]
+#[ignore = "needs the test bed"]
+fn discovery_names_working_settings_and_oauth_only_providers() {
+    // The address's domain publishes an autoconfig file; the user typed a
+    // port where nothing listens: the first fix is the settings that work.
+    scenario_on(
+        &FAMILIES[..1],
+        "wrong port, autoconfig published",
+        "wrong-port",
+        |_| {
+            (
+                args(&[
+                    "--server",
+                    "mail.smtpd.test",
+                    "--port",
+                    "2526",
+                    "--security",
+                    "starttls",
+                    "--user",
+                    "alice@autoconf.test",
+                ]),
+                Some(ALICE.1),
+            )
+        },
+    );
+    let o = run(
+        &[
+            "--server",
+            "mail.smtpd.test",
+            "--port",
+            "2526",
+            "--security",
+            "starttls",
+            "--user",
+            "alice@autoconf.test",
+        ],
+        Some(ALICE.1),
+    );
+    let fix = o.json["diagnosis"]["causes"][0]["fixes"][0]
+        .as_str()
+        .unwrap_or("");
+    assert!(
+        fix.contains("server mail.smtpd.test, port 587, STARTTLS, username alice@smtpd.test"),
+        "the first fix names what discovery found: {fix}"
+    );
+    // A domain whose mail is at Microsoft 365, which the provider database
+    // lists as OAuth2-only: the password login fails, and the cause is that
+    // no password can work there.
+    scenario_on(
+        &FAMILIES[..1],
+        "password at an OAuth-only provider",
+        "oauth-required",
+        |_| {
+            (
+                args(&[
+                    "--server",
+                    "mail.smtpd.test",
+                    "--port",
+                    "587",
+                    "--security",
+                    "starttls",
+                    "--user",
+                    "alice@m365.test",
+                ]),
+                Some(ALICE.1),
+            )
+        },
+    );
+}

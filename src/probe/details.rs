@@ -264,6 +264,58 @@ view!(
     }
 );
 
+/// One setting discovery probed.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CandidateRow {
+    pub host: String,
+    pub port: u16,
+    /// tls, starttls or none.
+    pub security: String,
+    pub username: Option<String>,
+    pub username_form: Option<String>,
+    pub declared_auth: Vec<String>,
+    pub sources: Vec<Value>,
+    pub probe: Value,
+    /// Greets, encrypts with a valid certificate and offers a login.
+    pub works: bool,
+}
+
+impl CandidateRow {
+    /// Where the candidate came from, as "autoconfig, guess".
+    pub fn source_kinds(&self) -> String {
+        let mut kinds: Vec<&str> = self
+            .sources
+            .iter()
+            .filter_map(|s| s.get("kind").and_then(Value::as_str))
+            .collect();
+        kinds.dedup();
+        kinds.join(", ")
+    }
+}
+
+view!(
+    /// `discover`.
+    Discover for Discover {
+        email: String,
+        domain: String,
+        provider: Value,
+        /// The provider accepts only OAuth2 on SMTP: no password can work.
+        oauth_only: bool,
+        oauth_provider: String,
+        oauth_docs: Vec<String>,
+        oauth_via: String,
+        candidates: Vec<CandidateRow>,
+        working: u64,
+        matches_settings: bool,
+        sources: Vec<Value>,
+        incoming: Vec<Value>,
+        mx_hosts: Vec<String>,
+        warnings: Vec<String>,
+        not_probed: u64,
+    }
+);
+
 impl Outcome {
     /// The typed view of this outcome's details. A detail of the wrong type
     /// reads as absent (the report is the probe's own; `tests/recorded.rs`
@@ -301,6 +353,7 @@ pub fn undeclared_keys(check: CheckId, details: &Map<String, Value>) -> Vec<Stri
         CheckId::NetPublicIp => roundtrip::<PublicIp>(details),
         CheckId::SenderSpf => roundtrip::<Spf>(details),
         CheckId::RecipientMx => roundtrip::<RecipientMx>(details),
+        CheckId::Discover => roundtrip::<Discover>(details),
         _ => return Vec::new(),
     };
     match back {
