@@ -127,6 +127,12 @@ pub struct Smtp {
     pub echo: bool,
     /// Every AUTH command received, on every connection.
     pub auths: std::sync::Mutex<Vec<String>>,
+    /// The decoded initial response a login must carry to succeed.
+    pub expect_payload: Option<String>,
+    /// After a 334 challenge to AUTH: the reply to the client's answer.
+    pub after_challenge: &'static str,
+    /// How long to wait before every reply.
+    pub delay: Duration,
 }
 
 impl Smtp {
@@ -139,6 +145,9 @@ impl Smtp {
             extra: Vec::new(),
             echo: false,
             auths: Default::default(),
+            expect_payload: None,
+            after_challenge: "535 5.7.8 refused",
+            delay: Duration::ZERO,
         }
     }
 
@@ -173,14 +182,19 @@ fn reply(code: &str, first: &[&[u8]], extra: &[Vec<u8>], last: &str) -> Vec<u8> 
 }
 
 /// One SMTP connection with `cfg`.
-pub async fn smtp_session(s: TcpStream, cfg: Arc<Smtp>) {
-    let (r, mut w) = s.into_split();
+pub async fn smtp_session<S>(s: S, cfg: Arc<Smtp>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin,
+{
+    let (r, mut w) = tokio::io::split(s);
     let mut r = BufReader::new(r);
     let greet = reply("220", &[b"echo.example.test ESMTP"], &cfg.extra, "ready");
+    tokio::time::sleep(cfg.delay).await;
     if w.write_all(&greet).await.is_err() {
         return;
     }
     let mut login_step = 0;
+    let mut challenged = false;
     let mut in_data = false;
     while let Some(line) = read_line(&mut r).await {
         let mut extra = cfg.extra.clone();
@@ -200,6 +214,14 @@ pub async fn smtp_session(s: TcpStream, cfg: Arc<Smtp>) {
             }
             in_data = false;
             reply("250", &[], &extra, "2.0.0 Ok: queued as ECHO1")
+        } else if challenged {
+            challenged = false;
+            reply(
+                &cfg.after_challenge[..3],
+                &[],
+                &extra,
+                &cfg.after_challenge[4..],
+            )
         } else if login_step > 0 {
             login_step += 1;
             if login_step == 2 {
@@ -231,7 +253,7 @@ pub async fn smtp_session(s: TcpStream, cfg: Arc<Smtp>) {
                         login_step = 1;
                         reply("334", &[], &extra, "VXNlcm5hbWU6")
                     } else {
-                        reply(&cfg.auth_reply[..3], &[], &extra, &cfg.auth_reply[4..])
+                        auth_reply(&cfg, &text, &extra, &mut challenged)
                     }
                 }
                 "STARTTLS" => {
@@ -255,10 +277,29 @@ pub async fn smtp_session(s: TcpStream, cfg: Arc<Smtp>) {
                 _ => reply("250", &[], &extra, "2.0.0 ok"),
             }
         };
+        tokio::time::sleep(cfg.delay).await;
         if w.write_all(&out).await.is_err() {
             return;
         }
     }
+}
+
+/// The reply to an AUTH with an initial response: refused when the payload
+/// is not the expected one.
+fn auth_reply(cfg: &Smtp, text: &str, extra: &[Vec<u8>], challenged: &mut bool) -> Vec<u8> {
+    use base64::Engine;
+    if let Some(want) = &cfg.expect_payload {
+        let got = text
+            .split_whitespace()
+            .nth(2)
+            .and_then(|p| base64::engine::general_purpose::STANDARD.decode(p).ok())
+            .map(|d| String::from_utf8_lossy(&d).into_owned());
+        if got.as_deref() != Some(want.as_str()) {
+            return reply("535", &[], extra, "5.7.8 not the expected payload");
+        }
+    }
+    *challenged = cfg.auth_reply.starts_with("334");
+    reply(&cfg.auth_reply[..3], &[], extra, &cfg.auth_reply[4..])
 }
 
 /// What a scripted IMAP server does.
