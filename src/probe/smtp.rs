@@ -424,50 +424,50 @@ impl Session {
                 self.buf.clear();
                 return Err(SmtpError::LineTooLong);
             }
-            let partial = || {
-                let mut p = so_far.join("\n");
-                if !self.buf.is_empty() {
-                    if !p.is_empty() {
-                        p.push('\n');
-                    }
-                    p.push_str(&self.tape.printable(&self.buf));
-                }
-                cut(&p, 400)
-            };
             let Some(stream) = self.stream.as_mut() else {
-                return Err(SmtpError::Closed { partial: partial() });
+                let partial = self.partial(so_far);
+                return Err(SmtpError::Closed { partial });
             };
             let mut chunk = [0u8; 2048];
             let n = match tokio::time::timeout_at(deadline, stream.read(&mut chunk)).await {
                 Err(_) => {
-                    let p = partial();
-                    if !self.buf.is_empty() {
-                        let shown = cut(&self.tape.printable(&self.buf), 200);
-                        self.tape
-                            .record(Dir::Server, &format!("{shown} (incomplete)"));
-                    }
-                    return Err(SmtpError::Timeout {
-                        secs: self.timeout.as_secs(),
-                        partial: p,
-                    });
+                    let partial = self.cut_short(so_far, "incomplete");
+                    let secs = self.timeout.as_secs();
+                    return Err(SmtpError::Timeout { secs, partial });
                 }
                 Ok(Err(e)) => return Err(SmtpError::Io(e.to_string())),
                 Ok(Ok(n)) => n,
             };
             if n == 0 {
-                let p = partial();
-                if !self.buf.is_empty() {
-                    let shown = cut(&self.tape.printable(&self.buf), 200);
-                    self.tape.record(
-                        Dir::Server,
-                        &format!("{shown} (connection closed mid-line)"),
-                    );
-                }
+                let partial = self.cut_short(so_far, "connection closed mid-line");
                 self.stream = None;
-                return Err(SmtpError::Closed { partial: p });
+                return Err(SmtpError::Closed { partial });
             }
             self.buf.extend_from_slice(&chunk[..n]);
         }
+    }
+
+    /// What a reply had so far, redacted and cut, for an error.
+    fn partial(&self, so_far: &[String]) -> String {
+        let mut p = so_far.join("\n");
+        if !self.buf.is_empty() {
+            if !p.is_empty() {
+                p.push('\n');
+            }
+            p.push_str(&self.tape.printable(&self.buf));
+        }
+        cut(&p, 400)
+    }
+
+    /// A reply that ended early: the unfinished line goes into the
+    /// transcript with `why`; returns what the reply had so far.
+    fn cut_short(&mut self, so_far: &[String], why: &str) -> String {
+        let p = self.partial(so_far);
+        if !self.buf.is_empty() {
+            let shown = cut(&self.tape.printable(&self.buf), 200);
+            self.tape.record(Dir::Server, &format!("{shown} ({why})"));
+        }
+        p
     }
 
     /// Sends one command line and records it.

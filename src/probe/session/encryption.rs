@@ -119,20 +119,30 @@ async fn starttls(c: &mut Chain<'_>, caps: &Caps) -> Step<Caps> {
     if injected {
         mark_injection(&mut o);
     }
-    let name = helo_name(c.ctx, c.sess.local);
-    match ehlo(&mut c.sess, &name).await {
-        Ok((r, after)) if r.is_positive() => {
-            after.record(&mut o, "after_tls_");
+    match ehlo_again(c, &mut o).await {
+        Some(after) => {
             c.finish(o, t, CheckId::Auth);
             Ok(after)
         }
+        None => Err(no_tls(c, o, "Skipped: EHLO after STARTTLS failed")),
+    }
+}
+
+/// The second EHLO, inside TLS; what it says goes into the `tls` outcome.
+async fn ehlo_again(c: &mut Chain<'_>, o: &mut Outcome) -> Option<Caps> {
+    let name = helo_name(c.ctx, c.sess.local);
+    match ehlo(&mut c.sess, &name).await {
+        Ok((r, after)) if r.is_positive() => {
+            after.record(o, "after_tls_");
+            Some(after)
+        }
         Ok((r, _)) => {
             o.set("ehlo_after_tls", r.summary());
-            Err(no_tls(c, o, "Skipped: EHLO after STARTTLS failed"))
+            None
         }
         Err(e) => {
             o.set("ehlo_after_tls", e.to_string());
-            Err(no_tls(c, o, "Skipped: EHLO after STARTTLS failed"))
+            None
         }
     }
 }
