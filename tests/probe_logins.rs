@@ -326,3 +326,49 @@ async fn a_server_slow_at_every_step_meets_one_deadline() {
     // Three step timeouts after the connect, and a little for the rest.
     assert!(took < Duration::from_secs(T * 3 + 2), "took {took:?}");
 }
+
+/// The flag itself: the token comes from the environment variable named,
+/// stands in for the password, and a missing variable is a usage error.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_cli_reads_the_token_from_the_environment() {
+    let mut smtp = Smtp::new("AUTH XOAUTH2");
+    smtp.expect_payload = Some(format!(
+        "user=alice@example.test\x01auth=Bearer {TOKEN}\x01\x01"
+    ));
+    let port = smtp_server(Arc::new(smtp)).await.to_string();
+    let run_cli = |var: &'static str| {
+        let port = port.clone();
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_smtp-doctor"))
+                .args(["check", "--server", "127.0.0.1", "--port", &port])
+                .args(["--security", "none", "--allow-plaintext-auth"])
+                .args(["--user", "alice@example.test", "--to", "bob@example.net"])
+                .args(["--dns", refusing_dns(), "--echo-dns", refusing_dns()])
+                .args(["--public-ip", "127.0.0.1", "--timeout", "2"])
+                .args(["--oauth-token-env", var, "--format", "json"])
+                .env("PROBE_OAUTH_TOKEN", TOKEN)
+                .env_remove("PROBE_OAUTH_UNSET")
+                .output()
+                .unwrap()
+        })
+    };
+    let out = run_cli("PROBE_OAUTH_TOKEN").await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let v: serde_json::Value = serde_json::from_str(&stdout).expect("JSON report");
+    let auth = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "auth")
+        .unwrap();
+    assert_eq!(auth["status"], "pass", "{auth}");
+    assert_eq!(auth["details"]["mechanism"], "XOAUTH2");
+    assert!(!stdout.contains(TOKEN) && !String::from_utf8_lossy(&out.stderr).contains(TOKEN));
+    let out = run_cli("PROBE_OAUTH_UNSET").await.unwrap();
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("PROBE_OAUTH_UNSET is not set"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
