@@ -158,6 +158,10 @@ pub struct Settings {
     pub login: String,
     #[serde(skip)]
     pub password: Password,
+    /// An OAuth 2 access token: when set, the login is XOAUTH2 (or
+    /// OAUTHBEARER) with it instead of the password. Never serialized.
+    #[serde(skip)]
+    pub oauth_token: Password,
     /// The outgoing (SMTP) server name or IP address.
     pub server: String,
     pub port: u16,
@@ -248,6 +252,7 @@ impl Default for Settings {
             account: String::new(),
             login: String::new(),
             password: Password::default(),
+            oauth_token: Password::default(),
             server: String::new(),
             port: 587,
             security: Security::Starttls,
@@ -369,7 +374,7 @@ impl Settings {
                         .into(),
                 );
             }
-            if self.password.is_empty() {
+            if self.password.is_empty() && self.oauth_token.is_empty() {
                 push(
                     Field::Password,
                     "Enter the password, or turn off \"requires authentication\".".into(),

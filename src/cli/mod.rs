@@ -94,6 +94,9 @@ pub struct CheckArgs {
     /// Read the password from this environment variable.
     #[arg(long, value_name = "VAR", conflicts_with = "password_stdin")]
     pub password_env: Option<String>,
+    /// Log in with the OAuth 2 access token in this environment variable (XOAUTH2 or OAUTHBEARER).
+    #[arg(long, value_name = "VAR")]
+    pub oauth_token_env: Option<String>,
     /// Read the password from the first line of standard input.
     #[arg(long)]
     pub password_stdin: bool,
@@ -220,6 +223,15 @@ pub fn settings_from(args: &CheckArgs, stdin: &mut dyn Read) -> Result<Settings,
     } else {
         String::new()
     };
+    let oauth_token = match &args.oauth_token_env {
+        Some(var) => std::env::var(var).map_err(|_| {
+            Exit(
+                EXIT_USAGE,
+                format!("The environment variable {var} is not set (--oauth-token-env)"),
+            )
+        })?,
+        None => String::new(),
+    };
     let user = args.user.clone().unwrap_or_default();
     let account = args.account.clone().unwrap_or_else(|| {
         if user.contains('@') {
@@ -232,6 +244,7 @@ pub fn settings_from(args: &CheckArgs, stdin: &mut dyn Read) -> Result<Settings,
         account,
         login: user,
         password: Password::new(password),
+        oauth_token: Password::new(oauth_token.trim()),
         server: args.server.clone().unwrap_or_default(),
         port,
         security,

@@ -45,40 +45,9 @@ pub(super) async fn recipient_mx(ctx: &Ctx) -> Outcome {
         Err(e) => return Outcome::new(id, Status::Error, e),
     };
     let base = |status, summary: String| Outcome::new(id, status, summary).with("domain", &domain);
-    let (records, implicit) = match lookup::mx(r, &domain).await {
-        Ok(v) if !v.is_empty() => (v, false),
-        Ok(_) | Err((LookupFailure::NoRecords, _)) => match lookup::ips(r, &domain).await {
-            Ok(a) if !a.is_empty() => (vec![(0, domain.clone())], true),
-            Err((LookupFailure::NoSuchName, _)) => {
-                return base(
-                    Status::Fail,
-                    format!("The recipient domain {domain} does not exist in DNS"),
-                )
-                .with("failure", "nxdomain");
-            }
-            _ => {
-                return base(
-                    Status::Fail,
-                    format!("{domain} has no MX record and no address: it cannot receive mail"),
-                )
-                .with("failure", "no-mx-no-address");
-            }
-        },
-        Err((LookupFailure::NoSuchName, e)) => {
-            return base(
-                Status::Fail,
-                format!("The recipient domain {domain} does not exist in DNS"),
-            )
-            .with("failure", "nxdomain")
-            .with("error", e);
-        }
-        Err((f, e)) => {
-            return base(
-                Status::Error,
-                format!("Could not look up the MX of {domain}: {e}"),
-            )
-            .with("failure", f.as_str());
-        }
+    let (records, implicit) = match mx_records(r, &domain, &base).await {
+        Ok(v) => v,
+        Err(o) => return *o,
     };
     if records.iter().any(|(_, h)| h == "." || h.is_empty()) && records.len() == 1 {
         return base(
@@ -115,6 +84,58 @@ pub(super) async fn recipient_mx(ctx: &Ctx) -> Outcome {
         .collect();
     probe_port25(ctx, &mut hosts).await;
     mx_outcome(ctx, &domain, hosts, implicit)
+}
+
+/// The MX records of `domain`, or the A/AAAA fallback (RFC 5321 §5.1:
+/// `true` then); the outcome when the domain cannot receive mail.
+async fn mx_records(
+    r: &hickory_resolver::TokioResolver,
+    domain: &str,
+    base: &impl Fn(Status, String) -> Outcome,
+) -> Result<(Vec<(u16, String)>, bool), Box<Outcome>> {
+    Ok(match lookup::mx(r, domain).await {
+        Ok(v) if !v.is_empty() => (v, false),
+        Ok(_) | Err((LookupFailure::NoRecords, _)) => match lookup::ips(r, domain).await {
+            Ok(a) if !a.is_empty() => (vec![(0, domain.to_string())], true),
+            Err((LookupFailure::NoSuchName, _)) => {
+                return Err(Box::new(
+                    base(
+                        Status::Fail,
+                        format!("The recipient domain {domain} does not exist in DNS"),
+                    )
+                    .with("failure", "nxdomain"),
+                ));
+            }
+            _ => {
+                return Err(Box::new(
+                    base(
+                        Status::Fail,
+                        format!("{domain} has no MX record and no address: it cannot receive mail"),
+                    )
+                    .with("failure", "no-mx-no-address"),
+                ));
+            }
+        },
+        Err((LookupFailure::NoSuchName, e)) => {
+            return Err(Box::new(
+                base(
+                    Status::Fail,
+                    format!("The recipient domain {domain} does not exist in DNS"),
+                )
+                .with("failure", "nxdomain")
+                .with("error", e),
+            ));
+        }
+        Err((f, e)) => {
+            return Err(Box::new(
+                base(
+                    Status::Error,
+                    format!("Could not look up the MX of {domain}: {e}"),
+                )
+                .with("failure", f.as_str()),
+            ));
+        }
+    })
 }
 
 /// Connects to port 25 of the first three usable MX hosts in parallel.

@@ -4,22 +4,69 @@
 //! It tells apart what users cannot: when both logins fail the password is
 //! wrong; when the incoming login works and SMTP AUTH does not, SMTP login
 //! is switched off for the account or needs an app password. One attempt
-//! only, like `auth`.
+//! only, and it goes first: the SMTP login waits for its [`Verdict`] and is
+//! not tried when this one was refused (see `session/auth.rs`), so a wrong
+//! password fails once per run.
 
 use super::Ctx;
 use super::model::{CheckId, Outcome, Status};
+use super::secrets::imap_quote;
 use super::smtp::{self, Session, SmtpError};
-use crate::settings::{IncomingProtocol, Security};
+use crate::settings::{Incoming, IncomingProtocol, Security};
 use std::net::SocketAddr;
 
+/// What the incoming login tells the SMTP login.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// The server accepted the login and password.
+    Accepted,
+    /// The server refused them.
+    Refused,
+    /// No answer either way (not run, no connection, not a mail server).
+    Unknown,
+}
+
+impl Verdict {
+    pub fn of(o: &Outcome) -> Verdict {
+        match (o.status, o.detail_bool("accepted")) {
+            (Status::Pass, _) => Verdict::Accepted,
+            (Status::Fail, Some(false)) => Verdict::Refused,
+            _ => Verdict::Unknown,
+        }
+    }
+}
+
+/// How many step timeouts the whole incoming login may take.
+const BUDGET: u32 = 3;
+
 pub(super) async fn incoming_login(ctx: &Ctx) -> Outcome {
+    let budget = ctx.timeout() * BUDGET;
+    match tokio::time::timeout(budget, login_once(ctx)).await {
+        Ok(o) => o,
+        Err(_) => Outcome::new(
+            CheckId::IncomingLogin,
+            Status::Error,
+            format!(
+                "Took too long: the incoming login did not finish within {} s",
+                budget.as_secs()
+            ),
+        )
+        .with("overall_timeout", true)
+        .with("budget_secs", budget.as_secs()),
+    }
+}
+
+async fn login_once(ctx: &Ctx) -> Outcome {
     let id = CheckId::IncomingLogin;
     let s = &ctx.settings;
     let Some(inc) = s.incoming.clone() else {
         return Outcome::skip(id, "No incoming server given");
     };
-    if !s.auth || s.password.is_empty() {
+    if !s.auth {
         return Outcome::skip(id, "No login to test (authentication is off)");
+    }
+    if s.password.is_empty() {
+        return Outcome::skip(id, "No password to test (the login uses an access token)");
     }
     let host = inc.server.trim().trim_end_matches('.').to_string();
     let base = |status, summary: String| {
@@ -35,67 +82,78 @@ pub(super) async fn incoming_login(ctx: &Ctx) -> Outcome {
             "Not attempted: the incoming connection would not be encrypted".into(),
         );
     }
-    let addr = match resolve(ctx, &host).await {
-        Ok(ip) => SocketAddr::new(ip, inc.port),
-        Err(e) => return base(Status::Error, e),
-    };
-    let tcp = match smtp::connect(addr, ctx.timeout()).await {
-        Ok(t) => t,
-        Err((k, m)) => {
-            return base(
-                Status::Error,
-                format!(
-                    "Could not connect to {host}:{} ({}): {m}",
-                    inc.port,
-                    k.as_str()
-                ),
-            )
-            .with("failure", k.as_str());
+    let mut sess = match open(ctx, &host, inc.port).await {
+        Ok(sess) => sess,
+        Err((summary, failure)) => {
+            let o = base(Status::Error, summary);
+            return match failure {
+                Some(f) => o.with("failure", f),
+                None => o,
+            };
         }
-    };
-    let mut sess = match Session::new(tcp, ctx.tape(id), ctx.timeout()) {
-        Ok(s) => s,
-        Err(e) => return base(Status::Error, e.to_string()),
     };
     let login = s.effective_login().to_string();
     let result = match inc.protocol {
         IncomingProtocol::Imap => imap(ctx, &mut sess, &host, inc.security, &login).await,
         IncomingProtocol::Pop3 => pop3(ctx, &mut sess, &host, inc.security, &login).await,
     };
-    let mut o = match result {
+    let mut o = judge(result, base, &inc, &host, &login);
+    o.set("login", &login);
+    o.transcript = sess.tape.take();
+    o
+}
+
+/// Resolves and connects; the error's words and, for a failed connect,
+/// how it failed.
+async fn open(ctx: &Ctx, host: &str, port: u16) -> Result<Session, (String, Option<&'static str>)> {
+    let ip = resolve(ctx, host).await.map_err(|e| (e, None))?;
+    let tcp = smtp::connect(SocketAddr::new(ip, port), ctx.timeout())
+        .await
+        .map_err(|(k, m)| {
+            (
+                format!("Could not connect to {host}:{port} ({}): {m}", k.as_str()),
+                Some(k.as_str()),
+            )
+        })?;
+    Session::new(tcp, ctx.tape(CheckId::IncomingLogin), ctx.timeout())
+        .map_err(|e| (e.to_string(), None))
+}
+
+/// The outcome of the login exchange.
+fn judge(
+    result: Login,
+    base: impl Fn(Status, String) -> Outcome,
+    inc: &Incoming,
+    host: &str,
+    login: &str,
+) -> Outcome {
+    let proto = inc.protocol.label();
+    match result {
         Ok(Ok(line)) => base(
             Status::Pass,
-            format!("Logged in to {} on {host} as {login}", inc.protocol.label()),
+            format!("Logged in to {proto} on {host} as {login}"),
         )
         .with("accepted", true)
         .with("reply", line),
         Ok(Err(line)) => base(
             Status::Fail,
-            format!(
-                "The {} server rejected the login for {login}: {line}",
-                inc.protocol.label()
-            ),
+            format!("The {proto} server rejected the login for {login}: {line}"),
         )
         .with("accepted", false)
         .with("reply", line),
         Err(SmtpError::Malformed { line }) => base(
             Status::Error,
             format!(
-                "{host}:{} does not answer like an {} server (it said \"{line}\"): check the incoming server, port and protocol",
-                inc.port,
-                inc.protocol.label()
+                "{host}:{} does not answer like an {proto} server (it said \"{line}\"): check the incoming server, port and protocol",
+                inc.port
             ),
         )
         .with("wrong_service", true),
         Err(e) => base(
             Status::Error,
-            format!("The {} login did not complete: {e}", inc.protocol.label()),
+            format!("The {proto} login did not complete: {e}"),
         ),
-    };
-    o.set("login", &login);
-    let transcript = sess.tape.take();
-    o.transcript = transcript;
-    o
+    }
 }
 
 async fn resolve(ctx: &Ctx, host: &str) -> Result<std::net::IpAddr, String> {
@@ -109,18 +167,6 @@ async fn resolve(ctx: &Ctx, host: &str) -> Result<std::net::IpAddr, String> {
     v.first()
         .copied()
         .ok_or_else(|| format!("{host} has no address"))
-}
-
-/// IMAP quoted string (RFC 3501 §4.3): backslash and quote escaped. A
-/// value with CR or LF cannot be quoted; the caller refuses it.
-fn imap_quote(s: &str) -> Option<String> {
-    if s.contains(['\r', '\n', '\0']) {
-        return None;
-    }
-    Some(format!(
-        "\"{}\"",
-        s.replace('\\', "\\\\").replace('"', "\\\"")
-    ))
 }
 
 type Login = Result<Result<String, String>, SmtpError>;
@@ -236,7 +282,7 @@ async fn pop3(ctx: &Ctx, sess: &mut Session, host: &str, security: Security, log
 
 #[cfg(test)]
 mod tests {
-    use super::imap_quote;
+    use super::super::secrets::imap_quote;
 
     #[test]
     fn imap_quoting() {

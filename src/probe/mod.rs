@@ -3,7 +3,7 @@
 //! Checks run concurrently on tokio. Each check starts as soon as what it
 //! needs is known: `dns.server` first; then the main SMTP session
 //! (`net.port` → [`tls`] → `smtp.greeting` → `smtp.ehlo` → `tls` → `auth` →
-//! `relay`), the survey of the other mail ports (`net.ports`) and the
+//! `relay` → `send`, see `session`), the survey of the other mail ports (`net.ports`) and the
 //! anonymous relay test (`relay.anonymous`, once the server has greeted) all
 //! at the same time. A run takes about as long as its slowest chain.
 //!
@@ -20,6 +20,7 @@ mod incoming;
 pub mod lookup;
 pub mod model;
 pub mod ports;
+mod secrets;
 mod send;
 pub mod sender_spf;
 mod session;
@@ -44,6 +45,11 @@ pub(crate) struct Ctx {
     pub tls: Result<tls::TlsSetup, String>,
     dns: Result<(TokioResolver, String), String>,
     outcomes: Mutex<Vec<Outcome>>,
+    /// Every encoding of the password and the token (see [`secrets`]).
+    secrets: Vec<Vec<u8>>,
+    /// What the incoming-mail login found, once it has finished: the SMTP
+    /// login waits for it, so a wrong password fails only once per run.
+    pub incoming_verdict: watch::Sender<Option<incoming::Verdict>>,
 }
 
 impl Ctx {
@@ -57,19 +63,6 @@ impl Ctx {
             .as_ref()
             .map(|(_, l)| l.as_str())
             .unwrap_or("no resolver")
-    }
-
-    /// The text with the password (and its encodings) removed.
-    pub fn redact(&self, text: &str) -> String {
-        let mut tape = self.tape(CheckId::Send);
-        let b64 = |t: &str| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, t);
-        let (login, pw) = (
-            self.settings.effective_login(),
-            self.settings.password.expose(),
-        );
-        tape.add_secret(&b64(pw));
-        tape.add_secret(&b64(&format!("\0{login}\0{pw}")));
-        tape.redact(text)
     }
 
     /// Runs a check that produces its outcome in one go.
@@ -89,16 +82,43 @@ impl Ctx {
         let _ = self.tx.send(Event::Progress(id, text.into()));
     }
 
+    /// A transcript for `id` that forwards its lines as events and knows
+    /// every secret of the run.
     pub fn tape(&self, id: CheckId) -> smtp::Tape {
-        let mut tape = smtp::Tape::new(self.start, Some(self.tx.clone()), id);
-        tape.add_secret(self.settings.password.expose());
+        self.with_secrets(smtp::Tape::new(self.start, Some(self.tx.clone()), id))
+    }
+
+    /// A transcript that is not shown (the port survey keeps only what it
+    /// reports), redacting all the same: banners and replies end up in
+    /// findings.
+    pub fn quiet_tape(&self, id: CheckId) -> smtp::Tape {
+        self.with_secrets(smtp::Tape::new(self.start, None, id))
+    }
+
+    fn with_secrets(&self, mut tape: smtp::Tape) -> smtp::Tape {
+        for s in &self.secrets {
+            tape.add_secret_bytes(s);
+        }
         tape
+    }
+
+    /// Whether `id` has its outcome.
+    pub fn is_finished(&self, id: CheckId) -> bool {
+        self.outcomes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .any(|o| o.id == id)
     }
 
     /// Records a finished check.
     pub fn finish(&self, mut outcome: Outcome, started: Instant, transcript: Vec<TranscriptLine>) {
         outcome.duration = started.elapsed();
         outcome.transcript = transcript;
+        if outcome.id == CheckId::IncomingLogin {
+            self.incoming_verdict
+                .send_replace(Some(incoming::Verdict::of(&outcome)));
+        }
         let _ = self.tx.send(Event::Finished(Box::new(outcome.clone())));
         self.outcomes
             .lock()
@@ -154,6 +174,11 @@ pub fn start(settings: Settings) -> Run {
     let (tx, events) = mpsc::unbounded_channel();
     let tls = tls::TlsSetup::load(settings.ca_file.as_deref());
     let dns = dns::resolver(&settings);
+    let secrets = secrets::all(
+        settings.effective_login(),
+        settings.password.expose(),
+        settings.oauth_token.expose(),
+    );
     let ctx = Arc::new(Ctx {
         settings,
         start: Instant::now(),
@@ -161,6 +186,8 @@ pub fn start(settings: Settings) -> Run {
         tls,
         dns,
         outcomes: Mutex::new(Vec::new()),
+        secrets,
+        incoming_verdict: watch::channel(None).0,
     });
     let handle = tokio::spawn(async move {
         run_all(&ctx).await;
@@ -261,8 +288,8 @@ async fn run_all(ctx: &Ctx) {
     );
 }
 
-/// `dns.server`, then the main session, the port survey and the anonymous
-/// relay test at once; then the real test message when asked.
+/// `dns.server`, then the main session (with the real test message when
+/// asked), the port survey and the anonymous relay test at once.
 async fn server_checks(ctx: &Ctx, facts: watch::Sender<Option<SessionFacts>>) {
     let t = ctx.begin(CheckId::DnsServer);
     let (outcome, addrs) = dns::check_server(ctx).await;
@@ -279,7 +306,7 @@ async fn server_checks(ctx: &Ctx, facts: watch::Sender<Option<SessionFacts>>) {
     // answered and whether the server greeted.
     let (greeted_tx, greeted_rx) = watch::channel(None::<Option<SocketAddr>>);
     let survey_addr: IpAddr = addrs[0];
-    let (relay_ok, _, _) = tokio::join!(
+    tokio::join!(
         session::main_chain(ctx, &addrs, greeted_tx, &facts),
         ports::check_ports(ctx, survey_addr),
         session::anonymous_relay(
@@ -296,19 +323,16 @@ async fn server_checks(ctx: &Ctx, facts: watch::Sender<Option<SessionFacts>>) {
             false
         }
     });
-    match (ctx.settings.send_test_message, relay_ok) {
-        (false, _) => ctx.skip(
-            &[CheckId::Send],
-            "Not asked: no message is sent unless you choose to send a test message",
-        ),
-        (true, None) => ctx.skip(
-            &[CheckId::Send],
-            "Skipped: the relay test did not pass, so the message would be refused",
-        ),
-        (true, Some(ip)) => {
-            let local = facts.borrow().and_then(|f| f.local);
-            ctx.timed(CheckId::Send, send::send(ctx, ip, local)).await
-        }
+    // The message itself goes on the main session's connection, after the
+    // relay test and with its login: the main session has its outcome when
+    // it got that far.
+    if !ctx.is_finished(CheckId::Send) {
+        let why = if ctx.settings.send_test_message {
+            "Skipped: the relay test did not pass, so the message would be refused"
+        } else {
+            "Not asked: no message is sent unless you choose to send a test message"
+        };
+        ctx.skip(&[CheckId::Send], why);
     }
 }
 

@@ -177,9 +177,10 @@ impl CheckId {
         }
     }
 
-    /// The checks whose results this one needs. With implicit TLS the
-    /// handshake comes before the greeting; the engine orders the session's
-    /// steps accordingly, and this table names the usual STARTTLS order.
+    /// The checks whose results this one needs, in the usual (STARTTLS or
+    /// no encryption) order; [`CheckId::deps_in`] gives the implicit-TLS
+    /// order. The main session skips what a failed step's dependents are
+    /// from this table, and nowhere else.
     pub fn deps(self) -> &'static [CheckId] {
         match self {
             CheckId::DnsServer => &[],
@@ -199,6 +200,45 @@ impl CheckId {
             CheckId::NetPublicIp => &[CheckId::SmtpEhlo],
             CheckId::NetPtr | CheckId::NetDnsbl | CheckId::SenderSpf => &[CheckId::NetPublicIp],
         }
+    }
+
+    /// The checks this one needs, in the order the session takes: with
+    /// implicit TLS (SSL/TLS from the first byte) the handshake comes right
+    /// after the connection and before the greeting, and the login needs
+    /// EHLO; otherwise the table of [`CheckId::deps`].
+    pub fn deps_in(self, implicit_tls: bool) -> &'static [CheckId] {
+        match (implicit_tls, self) {
+            (true, CheckId::Tls) => &[CheckId::NetPort],
+            (true, CheckId::SmtpGreeting) => &[CheckId::Tls],
+            (true, CheckId::Auth) => &[CheckId::SmtpEhlo],
+            _ => self.deps(),
+        }
+    }
+
+    /// Whether this check needs `other`, directly or through another.
+    pub fn needs(self, other: CheckId, implicit_tls: bool) -> bool {
+        self.deps_in(implicit_tls)
+            .iter()
+            .any(|&d| d == other || d.needs(other, implicit_tls))
+    }
+
+    /// The checks among `within` that need this one: the ones that cannot
+    /// run when it fails.
+    pub fn dependents(self, implicit_tls: bool, within: &[CheckId]) -> Vec<CheckId> {
+        within
+            .iter()
+            .copied()
+            .filter(|id| id.needs(self, implicit_tls))
+            .collect()
+    }
+
+    /// How many checks come before this one on its chain of needs.
+    pub fn depth(self, implicit_tls: bool) -> usize {
+        self.deps_in(implicit_tls)
+            .iter()
+            .map(|d| d.depth(implicit_tls) + 1)
+            .max()
+            .unwrap_or(0)
     }
 }
 
@@ -387,4 +427,43 @@ pub enum Event {
     Log(CheckId, String),
     /// Every check has finished (or was skipped).
     Done,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CheckId::{self, *};
+
+    const SESSION: [CheckId; 6] = [NetPort, SmtpGreeting, SmtpEhlo, Tls, Auth, Relay];
+
+    #[test]
+    fn implicit_tls_puts_the_handshake_before_the_greeting() {
+        assert_eq!(
+            NetPort.dependents(true, &SESSION),
+            vec![SmtpGreeting, SmtpEhlo, Tls, Auth, Relay]
+        );
+        assert_eq!(
+            Tls.dependents(true, &SESSION),
+            vec![SmtpGreeting, SmtpEhlo, Auth, Relay]
+        );
+        assert_eq!(
+            SmtpGreeting.dependents(true, &SESSION),
+            vec![SmtpEhlo, Auth, Relay]
+        );
+        assert_eq!(
+            SmtpGreeting.dependents(false, &SESSION),
+            vec![SmtpEhlo, Tls, Auth, Relay]
+        );
+        assert_eq!(Tls.dependents(false, &SESSION), vec![Auth, Relay]);
+        let mut order = SESSION.to_vec();
+        order.sort_by_key(|c| c.depth(true));
+        assert_eq!(
+            order,
+            vec![NetPort, Tls, SmtpGreeting, SmtpEhlo, Auth, Relay]
+        );
+        order.sort_by_key(|c| c.depth(false));
+        assert_eq!(
+            order,
+            vec![NetPort, SmtpGreeting, SmtpEhlo, Tls, Auth, Relay]
+        );
+    }
 }

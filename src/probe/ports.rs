@@ -5,7 +5,7 @@
 use super::Ctx;
 use super::model::{CheckId, Outcome, Status};
 use super::session::{Caps, Greeting, await_greeting, ehlo, helo_name};
-use super::smtp::{self, Session, Tape, recognize_service};
+use super::smtp::{self, Session, recognize_service};
 use super::tls::TlsSetup;
 use serde::Serialize;
 use std::net::{IpAddr, SocketAddr};
@@ -112,7 +112,9 @@ async fn probe_port(
         };
         rep.state = "connected".into();
         rep.connect_ms = Some(t0.elapsed().as_millis() as u64);
-        let tape = Tape::new(ctx.start, None, CheckId::NetPorts);
+        // Nothing secret is sent here, but a server may echo anything:
+        // banners and replies kept in the report are redacted all the same.
+        let tape = ctx.quiet_tape(CheckId::NetPorts);
         let Ok(mut sess) = Session::new(tcp, tape, timeout) else {
             return;
         };
@@ -125,13 +127,10 @@ async fn probe_port(
                     survey_smtp(ctx, &mut sess, &mut rep, None, host).await;
                 }
                 Err(e) => {
-                    let seen = sess.sniffed();
-                    if seen.starts_with(b"220") {
+                    let banner = sess.sniffed_line();
+                    if banner.starts_with("220") {
                         rep.speaks = Some("smtp".into());
-                        rep.banner = String::from_utf8_lossy(&seen)
-                            .lines()
-                            .next()
-                            .map(|l| smtp::printable(l.as_bytes()));
+                        rep.banner = Some(banner);
                         rep.note = Some("plain SMTP, not SSL/TLS".into());
                     } else {
                         rep.speaks = Some("unknown".into());

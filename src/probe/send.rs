@@ -1,16 +1,16 @@
 //! `send`: one real test message through the same settings, only when the
-//! user asked for it. lettre carries the message; we report the server's
-//! final reply and the queue id it gave.
+//! user asked for it. It goes on the main session's connection right after
+//! the relay test, with the login already made (one login per run), and
+//! through our own driver, so every read is bounded in time and size and
+//! every reply redacted like the rest of the session. lettre only formats
+//! the message.
 
 use super::Ctx;
 use super::model::{CheckId, Outcome, Status};
-use crate::settings::Security;
+use super::smtp::{Session, SmtpError};
+use crate::reply::Reply;
+use lettre::Message;
 use lettre::message::header::ContentType;
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
-use lettre::transport::smtp::extension::ClientId;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use std::net::IpAddr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The queue id in a final reply such as Postfix's
@@ -25,7 +25,7 @@ pub fn queue_id(reply: &str) -> Option<String> {
     (!id.is_empty()).then_some(id)
 }
 
-fn message(sender: &str, rcpt: &str) -> Result<Message, String> {
+fn message(sender: &str, rcpt: &str) -> Result<Vec<u8>, String> {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -33,124 +33,101 @@ fn message(sender: &str, rcpt: &str) -> Result<Message, String> {
     let body = format!(
         "This is a test message from smtp-doctor.\r\n\r\nIt was sent on purpose, to check that this mail server accepts and delivers mail from {sender}.\r\nSent at Unix time {now}.\r\n"
     );
-    Message::builder()
+    let m = Message::builder()
         .from(sender.parse().map_err(|e| format!("sender: {e}"))?)
         .to(rcpt.parse().map_err(|e| format!("recipient: {e}"))?)
         .subject("smtp-doctor test message")
         .header(ContentType::TEXT_PLAIN)
         .body(body)
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+    Ok(m.formatted())
 }
 
-/// Sends the message to `ip` (already resolved, so no other resolver is
-/// asked), verifying the certificate against the server name.
-pub(super) async fn send(ctx: &Ctx, ip: IpAddr, local: Option<IpAddr>) -> Outcome {
-    let id = CheckId::Send;
+/// The message as DATA carries it (RFC 5321 §4.5.2): CRLF line ends, a
+/// dot doubled at the start of a line, and the lone dot that ends it.
+pub fn dot_stuffed(msg: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(msg.len() + 8);
+    let text = msg.strip_suffix(b"\r\n").unwrap_or(msg);
+    for line in text.split(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.starts_with(b".") {
+            out.push(b'.');
+        }
+        out.extend_from_slice(line);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b".\r\n");
+    out
+}
+
+/// DATA on the open transaction, the message, and the server's final
+/// reply. `cert_problem` is why the server's certificate is not trusted:
+/// a mail client would not send over that connection, so neither do we
+/// (unless the user insists with `--insecure-login`).
+pub(super) async fn data(ctx: &Ctx, sess: &mut Session, cert_problem: Option<&str>) -> Outcome {
     let s = &ctx.settings;
-    let host = s.server_name().to_string();
     let sender = s.effective_sender().to_string();
     let rcpt = s.recipient.trim().to_string();
-    let msg = match message(&sender, &rcpt) {
-        Ok(m) => m,
-        Err(e) => {
-            return Outcome::new(
-                id,
-                Status::Error,
-                format!("Could not build the test message: {e}"),
-            );
-        }
-    };
-    let mut params = TlsParameters::builder(host.clone());
-    if let Some(path) = &s.ca_file {
-        match std::fs::read(path)
-            .map_err(|e| e.to_string())
-            .and_then(|pem| Certificate::from_pem(&pem).map_err(|e| e.to_string()))
-        {
-            Ok(c) => params = params.add_root_certificate(c),
-            Err(e) => return Outcome::new(id, Status::Error, format!("CA file: {e}")),
-        }
-    }
-    let params = match params.build_rustls() {
-        Ok(p) => p,
-        Err(e) => return Outcome::new(id, Status::Error, format!("TLS setup: {e}")),
-    };
-    let tls = match s.security {
-        Security::Tls => Tls::Wrapper(params),
-        Security::Starttls => Tls::Required(params),
-        Security::None => Tls::None,
-    };
-    let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(ip.to_string())
-        .port(s.port)
-        .tls(tls)
-        .timeout(Some(ctx.timeout()));
-    // The same EHLO name as the checks used, so a server that accepted
-    // the relay test sees the same client.
-    let helo = s.helo.trim();
-    if !helo.is_empty() {
-        b = b.hello_name(ClientId::Domain(helo.to_string()));
-    } else if let Some(l) = local {
-        let literal = match l {
-            IpAddr::V4(v4) => format!("[{v4}]"),
-            IpAddr::V6(v6) => format!("[IPv6:{v6}]"),
-        };
-        b = b.hello_name(ClientId::Domain(literal));
-    }
-    if s.auth {
-        b = b.credentials(Credentials::new(
-            s.effective_login().to_string(),
-            s.password.expose().to_string(),
-        ));
-    }
-    let transport = b.build();
     let base = |status, summary: String| {
-        Outcome::new(id, status, summary)
+        Outcome::new(CheckId::Send, status, summary)
             .with("sender", &sender)
             .with("recipient", &rcpt)
     };
-    // lettre's timeout covers each read, not the whole exchange: a server
-    // that trickles its replies is bounded here.
-    let limit = ctx.timeout() * 4;
-    let sent = match tokio::time::timeout(limit, transport.send(msg)).await {
-        Ok(r) => r,
-        Err(_) => {
-            return base(
-                Status::Fail,
-                format!(
-                    "The server did not finish taking the test message within {} s",
-                    limit.as_secs()
-                ),
-            )
-            .with("error", "timeout");
+    if let Some(p) = cert_problem
+        && !s.insecure_login
+    {
+        return base(
+            Status::Fail,
+            format!("The test message was not sent: the server's certificate is not trusted ({p}), and a mail client would refuse the connection too"),
+        )
+        .with("error", "untrusted-certificate");
+    }
+    let msg = match message(&sender, &rcpt) {
+        Ok(m) => m,
+        Err(e) => {
+            let summary = format!("Could not build the test message: {e}");
+            return Outcome::new(CheckId::Send, Status::Error, summary);
         }
     };
-    match sent {
-        Ok(resp) => {
-            let text: Vec<&str> = resp.message().collect();
-            let reply = format!("{} {}", resp.code(), text.join(" "));
-            let reply = ctx.redact(&reply);
+    match exchange(sess, &msg).await {
+        Ok(r) if r.is_positive() => {
+            let reply = r.summary();
             let qid = queue_id(&reply);
-            let mut summary = format!("Test message accepted for <{rcpt}>: {reply}");
-            if let Some(q) = &qid {
-                summary = format!("Test message accepted for <{rcpt}>, queue id {q}");
-            }
+            let summary = match &qid {
+                Some(q) => format!("Test message accepted for <{rcpt}>, queue id {q}"),
+                None => format!("Test message accepted for <{rcpt}>: {reply}"),
+            };
             base(Status::Pass, summary)
-                .with("reply", &reply)
+                .with_reply(Some(r))
                 .with("queue_id", qid)
         }
-        Err(e) => {
-            let err = ctx.redact(&e.to_string());
-            base(
-                Status::Fail,
-                format!("The test message was not accepted: {err}"),
-            )
-            .with("error", err)
-        }
+        Ok(r) => base(
+            Status::Fail,
+            format!("The test message was not accepted: {}", r.summary()),
+        )
+        .with("error", r.summary())
+        .with_reply(Some(r)),
+        Err(e) => base(
+            Status::Fail,
+            format!("The test message was not accepted: {e}"),
+        )
+        .with("error", e.to_string()),
     }
+}
+
+async fn exchange(sess: &mut Session, msg: &[u8]) -> Result<Reply, SmtpError> {
+    let r = sess.command("DATA").await?;
+    if r.code != 354 {
+        return Ok(r);
+    }
+    let shown = format!("(the test message, {} bytes, and \".\")", msg.len());
+    sess.send_bytes(&dot_stuffed(msg), &shown).await?;
+    sess.read_reply().await
 }
 
 #[cfg(test)]
 mod tests {
-    use super::queue_id;
+    use super::{dot_stuffed, queue_id};
 
     #[test]
     fn queue_ids() {
@@ -160,5 +137,14 @@ mod tests {
         );
         assert_eq!(queue_id("250 OK id=1rAbCd-0001Ef-2G"), None);
         assert_eq!(queue_id("250 2.0.0 Ok"), None);
+    }
+
+    #[test]
+    fn data_doubles_leading_dots_and_ends_with_a_lone_dot() {
+        assert_eq!(
+            dot_stuffed(b"Subject: x\r\n\r\n.hidden\nlast\r\n"),
+            b"Subject: x\r\n\r\n..hidden\r\nlast\r\n.\r\n".to_vec()
+        );
+        assert_eq!(dot_stuffed(b"."), b"..\r\n.\r\n".to_vec());
     }
 }

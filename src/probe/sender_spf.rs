@@ -46,13 +46,39 @@ pub(super) async fn sender_spf(ctx: &Ctx, ip: IpAddr) -> Outcome {
     // With a login the provider's servers hand the mail on; without one,
     // this address is the sender as far as receivers can tell.
     let own_ip_sends = !s.auth;
+    let (status, summary) = verdict(&e, ip, own_ip_sends);
+    let mut o = Outcome::new(id, status, summary)
+        .with("result", e.result.as_str())
+        .with("domain", &e.domain)
+        .with("ip", ip.to_string())
+        .with("record", &e.record)
+        .with("records", &e.records)
+        .with("matched", &e.matched)
+        .with("lookups", e.lookups)
+        .with("void_lookups", e.void_lookups)
+        .with("error", &e.error)
+        .with("own_ip_sends", own_ip_sends)
+        .with("trace", &e.trace)
+        .with("trace_text", e.trace_text());
+    if !matches!(e.result, SpfResult::Pass | SpfResult::TempError) {
+        let records: Vec<&str> = e.records.iter().map(String::as_str).collect();
+        let m = spf::merge_records(&records, Addition::Ip(ip));
+        o.set("fix_record", &m.record);
+        o.set("fix_lookups", m.lookups_after);
+        o.set("fix_warning", &m.warning);
+    }
+    o
+}
+
+/// The status and the words for an SPF result.
+fn verdict(e: &spf::Evaluation, ip: IpAddr, own_ip_sends: bool) -> (Status, String) {
     let matters = if own_ip_sends {
         ""
     } else {
         " (this matters only if this machine sends without logging in, or directly to the recipients' servers)"
     };
     let d = &e.domain;
-    let (status, summary) = match e.result {
+    match e.result {
         SpfResult::Pass => (
             Status::Pass,
             format!(
@@ -91,28 +117,7 @@ pub(super) async fn sender_spf(ctx: &Ctx, ip: IpAddr) -> Outcome {
                 e.error.as_deref().unwrap_or("DNS failure")
             ),
         ),
-    };
-    let mut o = Outcome::new(id, status, summary)
-        .with("result", e.result.as_str())
-        .with("domain", d)
-        .with("ip", ip.to_string())
-        .with("record", &e.record)
-        .with("records", &e.records)
-        .with("matched", &e.matched)
-        .with("lookups", e.lookups)
-        .with("void_lookups", e.void_lookups)
-        .with("error", &e.error)
-        .with("own_ip_sends", own_ip_sends)
-        .with("trace", &e.trace)
-        .with("trace_text", e.trace_text());
-    if !matches!(e.result, SpfResult::Pass | SpfResult::TempError) {
-        let records: Vec<&str> = e.records.iter().map(String::as_str).collect();
-        let m = spf::merge_records(&records, Addition::Ip(ip));
-        o.set("fix_record", &m.record);
-        o.set("fix_lookups", m.lookups_after);
-        o.set("fix_warning", &m.warning);
     }
-    o
 }
 
 #[cfg(test)]

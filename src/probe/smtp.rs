@@ -66,7 +66,7 @@ pub struct Tape {
     tx: Option<UnboundedSender<Event>>,
     check: CheckId,
     lines: Vec<TranscriptLine>,
-    secrets: Vec<String>,
+    secrets: Vec<Vec<u8>>,
 }
 
 impl Tape {
@@ -80,24 +80,41 @@ impl Tape {
         }
     }
 
-    /// Adds a text that must never appear in a transcript. Very short
-    /// secrets are not searched for (they would shred every line); the
-    /// commands that carry them are redacted where they are sent.
+    /// Adds a text that must never appear in a transcript, however short:
+    /// a one-letter password is still a password.
     pub fn add_secret(&mut self, s: &str) {
-        if s.len() >= 4 && !self.secrets.iter().any(|x| x == s) {
-            self.secrets.push(s.to_string());
+        self.add_secret_bytes(s.as_bytes());
+    }
+
+    pub fn add_secret_bytes(&mut self, s: &[u8]) {
+        if !s.is_empty() && !self.secrets.iter().any(|x| x == s) {
+            self.secrets.push(s.to_vec());
+            // Longest first, so a secret inside a longer one (the password
+            // inside its quoted form) never leaves the rest behind.
+            self.secrets.sort_by_key(|x| std::cmp::Reverse(x.len()));
         }
+    }
+
+    /// The raw bytes with every secret replaced by `[redacted]`, in one
+    /// pass over the input (a marker already there is kept whole, so text
+    /// redacted once comes out the same again). Matching runs on the raw
+    /// bytes, before they are made printable, so a password with a tab or
+    /// DEL in it is caught as the server echoed it.
+    pub fn redact_bytes(&self, line: &[u8]) -> Vec<u8> {
+        redact_with(&self.secrets, line)
     }
 
     /// The line with every secret replaced by `[redacted]`.
     pub fn redact(&self, line: &str) -> String {
-        let mut line = line.to_string();
-        for s in &self.secrets {
-            if line.contains(s.as_str()) {
-                line = line.replace(s.as_str(), "[redacted]");
-            }
+        if self.secrets.is_empty() {
+            return line.to_string();
         }
-        line
+        String::from_utf8_lossy(&self.redact_bytes(line.as_bytes())).into_owned()
+    }
+
+    /// Raw server bytes as they may be kept: redacted, then printable.
+    pub fn printable(&self, raw: &[u8]) -> String {
+        printable(&self.redact_bytes(raw))
     }
 
     /// Records a line (redacted) and returns what was recorded.
@@ -128,6 +145,30 @@ impl Tape {
     pub fn check(&self) -> CheckId {
         self.check
     }
+}
+
+const MARK: &[u8] = b"[redacted]";
+
+fn redact_with(secrets: &[Vec<u8>], line: &[u8]) -> Vec<u8> {
+    if secrets.is_empty() {
+        return line.to_vec();
+    }
+    let mut out = Vec::with_capacity(line.len());
+    let mut i = 0;
+    while i < line.len() {
+        let rest = &line[i..];
+        if rest.starts_with(MARK) {
+            out.extend_from_slice(MARK);
+            i += MARK.len();
+        } else if let Some(s) = secrets.iter().find(|s| rest.starts_with(s)) {
+            out.extend_from_slice(MARK);
+            i += s.len();
+        } else {
+            out.push(line[i]);
+            i += 1;
+        }
+    }
+    out
 }
 
 /// A TCP stream that keeps the first bytes it read, so that a failed TLS
@@ -312,6 +353,18 @@ impl Session {
             .clone()
     }
 
+    /// The first line the peer sent on the raw connection, redacted and
+    /// printable, as it may be shown (a banner in a finding).
+    pub fn sniffed_line(&self) -> String {
+        let raw = self.tape.redact_bytes(&self.sniffed());
+        let end = raw.iter().position(|&b| b == b'\n').unwrap_or(raw.len());
+        let mut line = &raw[..end];
+        if let Some(l) = line.strip_suffix(b"\r") {
+            line = l;
+        }
+        printable(line)
+    }
+
     /// Bytes received but not yet read as a line.
     pub fn pending(&self) -> &[u8] {
         &self.buf
@@ -362,59 +415,59 @@ impl Session {
                 while matches!(line.last(), Some(b'\n' | b'\r')) {
                     line.pop();
                 }
-                return Ok(printable(&line));
+                return Ok(self.tape.printable(&line));
             }
             if self.buf.len() > MAX_LINE {
-                let preview = cut(&self.tape.redact(&printable(&self.buf)), 80);
+                let preview = cut(&self.tape.printable(&self.buf), 80);
                 self.tape
                     .record(Dir::Server, &format!("{preview}… (line too long, cut)"));
                 self.buf.clear();
                 return Err(SmtpError::LineTooLong);
             }
-            let partial = || {
-                let mut p = so_far.join("\n");
-                if !self.buf.is_empty() {
-                    if !p.is_empty() {
-                        p.push('\n');
-                    }
-                    p.push_str(&printable(&self.buf));
-                }
-                cut(&self.tape.redact(&p), 400)
-            };
             let Some(stream) = self.stream.as_mut() else {
-                return Err(SmtpError::Closed { partial: partial() });
+                let partial = self.partial(so_far);
+                return Err(SmtpError::Closed { partial });
             };
             let mut chunk = [0u8; 2048];
             let n = match tokio::time::timeout_at(deadline, stream.read(&mut chunk)).await {
                 Err(_) => {
-                    let p = partial();
-                    if !self.buf.is_empty() {
-                        let shown = cut(&self.tape.redact(&printable(&self.buf)), 200);
-                        self.tape
-                            .record(Dir::Server, &format!("{shown} (incomplete)"));
-                    }
-                    return Err(SmtpError::Timeout {
-                        secs: self.timeout.as_secs(),
-                        partial: p,
-                    });
+                    let partial = self.cut_short(so_far, "incomplete");
+                    let secs = self.timeout.as_secs();
+                    return Err(SmtpError::Timeout { secs, partial });
                 }
                 Ok(Err(e)) => return Err(SmtpError::Io(e.to_string())),
                 Ok(Ok(n)) => n,
             };
             if n == 0 {
-                let p = partial();
-                if !self.buf.is_empty() {
-                    let shown = cut(&self.tape.redact(&printable(&self.buf)), 200);
-                    self.tape.record(
-                        Dir::Server,
-                        &format!("{shown} (connection closed mid-line)"),
-                    );
-                }
+                let partial = self.cut_short(so_far, "connection closed mid-line");
                 self.stream = None;
-                return Err(SmtpError::Closed { partial: p });
+                return Err(SmtpError::Closed { partial });
             }
             self.buf.extend_from_slice(&chunk[..n]);
         }
+    }
+
+    /// What a reply had so far, redacted and cut, for an error.
+    fn partial(&self, so_far: &[String]) -> String {
+        let mut p = so_far.join("\n");
+        if !self.buf.is_empty() {
+            if !p.is_empty() {
+                p.push('\n');
+            }
+            p.push_str(&self.tape.printable(&self.buf));
+        }
+        cut(&p, 400)
+    }
+
+    /// A reply that ended early: the unfinished line goes into the
+    /// transcript with `why`; returns what the reply had so far.
+    fn cut_short(&mut self, so_far: &[String], why: &str) -> String {
+        let p = self.partial(so_far);
+        if !self.buf.is_empty() {
+            let shown = cut(&self.tape.printable(&self.buf), 200);
+            self.tape.record(Dir::Server, &format!("{shown} ({why})"));
+        }
+        p
     }
 
     /// Sends one command line and records it.
@@ -427,6 +480,12 @@ impl Session {
     pub async fn send_secret(&mut self, line: &str, shown: &str) -> Result<(), SmtpError> {
         self.tape.record(Dir::Client, shown);
         self.write(line).await
+    }
+
+    /// Sends raw data (a message after DATA); the transcript shows `shown`.
+    pub async fn send_bytes(&mut self, data: &[u8], shown: &str) -> Result<(), SmtpError> {
+        self.tape.record(Dir::Client, shown);
+        self.write_raw(data).await
     }
 
     /// Sends several commands in one write (RFC 2920 PIPELINING).
@@ -617,10 +676,27 @@ mod tests {
         t.add_secret("hunter2-pass");
         t.add_secret("abc");
         t.record(Dir::Server, "535 bad password hunter2-pass for you");
-        t.record(Dir::Server, "250 abc stays (too short to search)");
+        t.record(Dir::Server, "250 abc is short but still a secret");
         let lines = t.take();
         assert_eq!(lines[0].line, "535 bad password [redacted] for you");
-        assert_eq!(lines[1].line, "250 abc stays (too short to search)");
+        assert_eq!(lines[1].line, "250 [redacted] is short but still a secret");
+    }
+
+    #[test]
+    fn raw_bytes_are_matched_before_they_are_made_printable() {
+        let mut t = Tape::new(Instant::now(), None, CheckId::Auth);
+        t.add_secret("a\tb\x7fc");
+        // Printable first would turn the tab into a space and DEL into
+        // an escape, and the secret would no longer match.
+        assert_eq!(
+            t.printable(b"535 no a\tb\x7fc here\t!"),
+            "535 no [redacted] here !"
+        );
+        // One pass: a secret that is part of the marker does not shred it.
+        let mut t = Tape::new(Instant::now(), None, CheckId::Auth);
+        t.add_secret("e");
+        assert_eq!(t.redact("see"), "s[redacted][redacted]");
+        assert_eq!(t.redact(&t.redact("see")), "s[redacted][redacted]");
     }
 
     #[test]
