@@ -18,11 +18,13 @@
 //! fix sees the checks pass. It has no TLS: STARTTLS is refused with
 //! Postfix's reply for a server without certificates.
 
+use crate::dnsmsg::{self, Answer};
 use crate::settings::{Security, Settings};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
+use hickory_resolver::proto::rr::RecordType;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
@@ -108,52 +110,23 @@ impl Drop for DemoServer {
 
 // ------------------------------------------------------------------- DNS
 
-const TYPE_A: u16 = 1;
-const TYPE_PTR: u16 = 12;
-const TYPE_MX: u16 = 15;
-const TYPE_TXT: u16 = 16;
-const NXDOMAIN: u8 = 3;
-const REFUSED: u8 = 5;
-
-/// A domain name in wire format (RFC 1035 §3.1).
-fn wire_name(name: &str) -> Vec<u8> {
-    let mut out = Vec::new();
-    for label in name.trim_end_matches('.').split('.') {
-        out.push(label.len() as u8);
-        out.extend_from_slice(label.as_bytes());
-    }
-    out.push(0);
-    out
-}
-
-fn txt(text: &str) -> (u16, Vec<u8>) {
-    let mut rdata = Vec::new();
-    for chunk in text.as_bytes().chunks(255) {
-        rdata.push(chunk.len() as u8);
-        rdata.extend_from_slice(chunk);
-    }
-    (TYPE_TXT, rdata)
-}
-
-/// The demo zone: the response code and the records for a name and type.
-fn zone(name: &str, qtype: u16) -> (u8, Vec<(u16, Vec<u8>)>) {
-    let loopback = (TYPE_A, vec![127, 0, 0, 1]);
+/// The demo zone: the records for a name and type.
+fn zone(name: &str, qtype: RecordType) -> Answer {
+    let loopback = dnsmsg::a(Ipv4Addr::LOCALHOST);
     let records = match (name, qtype) {
-        ("myip.opendns.com" | "whoami.akamai.net" | "mail.example.com", TYPE_A) => vec![loopback],
-        ("o-o.myaddr.l.google.com", TYPE_TXT) => vec![txt("127.0.0.1")],
-        ("1.0.0.127.in-addr.arpa", TYPE_PTR) => vec![(TYPE_PTR, wire_name("mail.example.com"))],
-        ("example.com", TYPE_TXT) => vec![txt("v=spf1 ip4:127.0.0.0/8 -all")],
-        ("example.com", TYPE_MX) => {
-            let mut rdata = 10u16.to_be_bytes().to_vec();
-            rdata.extend(wire_name("mail.example.com"));
-            vec![(TYPE_MX, rdata)]
+        ("myip.opendns.com" | "whoami.akamai.net" | "mail.example.com", RecordType::A) => {
+            vec![loopback]
         }
-        ("_dmarc.example.com", TYPE_TXT) => vec![txt(
+        ("o-o.myaddr.l.google.com", RecordType::TXT) => vec![dnsmsg::txt("127.0.0.1")],
+        ("1.0.0.127.in-addr.arpa", RecordType::PTR) => {
+            dnsmsg::ptr("mail.example.com").into_iter().collect()
+        }
+        ("example.com", RecordType::TXT) => vec![dnsmsg::txt("v=spf1 ip4:127.0.0.0/8 -all")],
+        ("example.com", RecordType::MX) => dnsmsg::mx(10, "mail.example.com").into_iter().collect(),
+        ("_dmarc.example.com", RecordType::TXT) => vec![dnsmsg::txt(
             "v=DMARC1; p=quarantine; rua=mailto:postmaster@example.com",
         )],
-        (n, _) if n == "example.net" || n.ends_with(".example.net") => {
-            return (REFUSED, Vec::new());
-        }
+        (n, _) if n == "example.net" || n.ends_with(".example.net") => return Answer::Refused,
         (
             "myip.opendns.com"
             | "whoami.akamai.net"
@@ -164,53 +137,14 @@ fn zone(name: &str, qtype: u16) -> (u8, Vec<(u16, Vec<u8>)>) {
             | "_dmarc.example.com",
             _,
         ) => Vec::new(),
-        _ => return (NXDOMAIN, Vec::new()),
+        _ => return Answer::NxDomain,
     };
-    (0, records)
+    Answer::Records(records)
 }
 
 /// The answer to one DNS query, or `None` for something that is not one.
 fn dns_answer(query: &[u8]) -> Option<Vec<u8>> {
-    if query.len() < 12 || query[2] & 0x80 != 0 || u16::from_be_bytes([query[4], query[5]]) != 1 {
-        return None;
-    }
-    let mut i = 12;
-    let mut labels = Vec::new();
-    loop {
-        let len = *query.get(i)? as usize;
-        i += 1;
-        if len == 0 {
-            break;
-        }
-        if len > 63 {
-            return None;
-        }
-        labels.push(String::from_utf8_lossy(query.get(i..i + len)?).to_ascii_lowercase());
-        i += len;
-    }
-    let qtype = u16::from_be_bytes([*query.get(i)?, *query.get(i + 1)?]);
-    let end = i + 4;
-    if query.len() < end {
-        return None;
-    }
-    let (rcode, records) = zone(&labels.join("."), qtype);
-    let mut out = Vec::with_capacity(512);
-    out.extend_from_slice(&query[..2]);
-    out.push(0x84 | (query[2] & 0x01)); // answer, authoritative, RD copied
-    out.push(0x80 | rcode); // recursion available
-    out.extend(1u16.to_be_bytes());
-    out.extend((records.len() as u16).to_be_bytes());
-    out.extend([0, 0, 0, 0]);
-    out.extend_from_slice(&query[12..end]);
-    for (rtype, rdata) in records {
-        out.extend([0xC0, 0x0C]); // the name of the question
-        out.extend(rtype.to_be_bytes());
-        out.extend(1u16.to_be_bytes());
-        out.extend(60u32.to_be_bytes());
-        out.extend((rdata.len() as u16).to_be_bytes());
-        out.extend(rdata);
-    }
-    Some(out)
+    dnsmsg::respond(query, zone)
 }
 
 /// Sends one reply in one write (two small writes would meet Nagle's

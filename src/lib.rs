@@ -12,6 +12,7 @@ pub mod cli;
 pub mod clientconf;
 pub mod demo;
 pub mod diagnose;
+pub mod dnsmsg;
 pub mod exit;
 pub mod explain;
 pub mod logscan;

@@ -2,6 +2,8 @@
 //! process on loopback: each run must end within its timeout with a clear
 //! failed check, no panic, and no password in any output.
 
+mod probe_common;
+use probe_common::refusing_dns;
 use smtp_doctor::diagnose::diagnose;
 use smtp_doctor::probe::{self, CheckId, Outcome, Status};
 use smtp_doctor::report::{Format, Report};
@@ -29,29 +31,6 @@ where
         }
     });
     port
-}
-
-/// A DNS server on loopback that refuses every query at once (RCODE 5), so
-/// the domain checks of a run end quickly and nothing leaves the machine.
-fn refusing_dns() -> &'static str {
-    static ADDR: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    ADDR.get_or_init(|| {
-        let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-        let addr = sock.local_addr().unwrap().to_string();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 1500];
-            while let Ok((n, peer)) = sock.recv_from(&mut buf) {
-                if n < 12 {
-                    continue;
-                }
-                let mut reply = buf[..n].to_vec();
-                reply[2] = 0x80 | (buf[2] & 0x79); // QR, same opcode and RD
-                reply[3] = 0x05; // REFUSED
-                let _ = sock.send_to(&reply, peer);
-            }
-        });
-        addr
-    })
 }
 
 /// Settings that keep every lookup on loopback: DNS goes to a refusing

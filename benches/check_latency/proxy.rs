@@ -7,6 +7,8 @@
 //! Everything runs on a runtime of its own, so the proxy's timers are not
 //! held up by the TLS work of the engine under test.
 
+use hickory_resolver::proto::rr::RecordType;
+use smtp_doctor::dnsmsg::{self, Answer};
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::sync::Arc;
@@ -269,41 +271,11 @@ async fn dns_loop(
     }
 }
 
-/// The question's name (lowercase, dotted), type, and where it ends.
-fn question(msg: &[u8]) -> Option<(String, u16, usize)> {
-    if msg.len() < 12 || u16::from_be_bytes([msg[4], msg[5]]) != 1 {
-        return None;
-    }
-    let mut i = 12;
-    let mut labels = Vec::new();
-    loop {
-        let len = *msg.get(i)? as usize;
-        i += 1;
-        if len == 0 {
-            break;
-        }
-        if len > 63 {
-            return None;
-        }
-        labels.push(String::from_utf8_lossy(msg.get(i..i + len)?).to_ascii_lowercase());
-        i += len;
-    }
-    let qtype = u16::from_be_bytes([*msg.get(i)?, *msg.get(i + 1)?]);
-    Some((labels.join("."), qtype, i + 4))
-}
-
 /// The answer to `name` A, or `None` for any other question.
 fn local_answer(query: &[u8], name: &str, ip: Ipv4Addr) -> Option<Vec<u8>> {
-    let (qname, qtype, end) = question(query)?;
-    if qname != name || qtype != 1 || query.len() < end {
+    let (qname, qtype) = dnsmsg::question(query)?;
+    if qname != name || qtype != RecordType::A {
         return None;
     }
-    let mut out = query[..end].to_vec();
-    // QR, AA, the client's RD; RA; NOERROR. One answer, nothing else.
-    out[2] = 0x84 | (query[2] & 0x01);
-    out[3] = 0x80;
-    out[6..12].copy_from_slice(&[0, 1, 0, 0, 0, 0]);
-    out.extend_from_slice(&[0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 0, 0, 4]);
-    out.extend_from_slice(&ip.octets());
-    Some(out)
+    dnsmsg::respond(query, |_, _| Answer::Records(vec![dnsmsg::a(ip)]))
 }

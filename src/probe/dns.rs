@@ -2,7 +2,7 @@
 
 use super::model::{CheckId, Outcome, Status};
 use crate::settings::Settings;
-use hickory_resolver::config::{LookupIpStrategy, NameServerConfig, ResolverConfig};
+use hickory_resolver::config::{LookupIpStrategy, NameServerConfig, ResolveHosts, ResolverConfig};
 use hickory_resolver::net::NetError;
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::{ResolverBuilder, TokioResolver};
@@ -15,10 +15,14 @@ pub fn builder_at(server: SocketAddr) -> ResolverBuilder<TokioRuntimeProvider> {
     for c in &mut ns.connections {
         c.port = server.port();
     }
-    TokioResolver::builder_with_config(
+    let mut builder = TokioResolver::builder_with_config(
         ResolverConfig::from_name_servers(vec![ns]),
         TokioRuntimeProvider::default(),
-    )
+    );
+    // The chosen server answers every name, PTR lookups included; the
+    // machine's hosts file would answer some of them behind its back.
+    builder.options_mut().use_hosts_file = ResolveHosts::Never;
+    builder
 }
 
 /// Builds the resolver for a run: the DNS server override when given,

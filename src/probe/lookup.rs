@@ -5,7 +5,7 @@
 use super::dns::LookupFailure;
 use super::model::{CheckId, Event};
 use hickory_resolver::TokioResolver;
-use hickory_resolver::proto::rr::{RData, RecordType};
+use hickory_resolver::proto::rr::{Name, RData, RecordType};
 use std::net::IpAddr;
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -87,7 +87,7 @@ pub async fn txt(r: &TokioResolver, name: &str) -> Lookup<Vec<String>> {
     let lookup = bounded(
         r,
         format!("TXT {}", fqdn(name)),
-        r.lookup(fqdn(name), RecordType::TXT),
+        r.lookup(qname(name)?, RecordType::TXT),
     )
     .await?;
     Ok(lookup
@@ -111,7 +111,7 @@ pub async fn mx(r: &TokioResolver, name: &str) -> Lookup<Vec<(u16, String)>> {
     let lookup = bounded(
         r,
         format!("MX {}", fqdn(name)),
-        r.lookup(fqdn(name), RecordType::MX),
+        r.lookup(qname(name)?, RecordType::MX),
     )
     .await?;
     let mut out: Vec<(u16, String)> = lookup
@@ -136,7 +136,12 @@ pub async fn mx(r: &TokioResolver, name: &str) -> Lookup<Vec<(u16, String)>> {
 
 /// IPv4 and IPv6 addresses of `name`, IPv4 first.
 pub async fn ips(r: &TokioResolver, name: &str) -> Lookup<Vec<IpAddr>> {
-    let lookup = bounded(r, format!("A+AAAA {}", fqdn(name)), r.lookup_ip(fqdn(name))).await?;
+    let lookup = bounded(
+        r,
+        format!("A+AAAA {}", fqdn(name)),
+        r.lookup_ip(qname(name)?),
+    )
+    .await?;
     let mut v: Vec<IpAddr> = lookup.iter().collect();
     v.sort_by_key(|a| a.is_ipv6());
     v.dedup();
@@ -146,7 +151,7 @@ pub async fn ips(r: &TokioResolver, name: &str) -> Lookup<Vec<IpAddr>> {
 /// One address type only.
 pub async fn addrs(r: &TokioResolver, name: &str, v6: bool) -> Lookup<Vec<IpAddr>> {
     let t = if v6 { RecordType::AAAA } else { RecordType::A };
-    let lookup = bounded(r, format!("{t} {}", fqdn(name)), r.lookup(fqdn(name), t)).await?;
+    let lookup = bounded(r, format!("{t} {}", fqdn(name)), r.lookup(qname(name)?, t)).await?;
     Ok(lookup
         .answers()
         .iter()
@@ -170,6 +175,20 @@ pub async fn ptr(r: &TokioResolver, ip: IpAddr) -> Lookup<Vec<String>> {
             _ => None,
         })
         .collect())
+}
+
+/// The question's name: absolute (never tried with a search domain);
+/// ASCII names exactly as given (SPF macros can put "_" anywhere in a
+/// label), others through IDNA. A name that cannot be put in a query cannot
+/// exist either: NXDOMAIN, without asking.
+pub fn qname(name: &str) -> Lookup<Name> {
+    let fqdn = fqdn(name);
+    let parsed = if fqdn.is_ascii() {
+        Name::from_ascii(&fqdn)
+    } else {
+        Name::from_utf8(&fqdn)
+    };
+    parsed.map_err(|e| (LookupFailure::NoSuchName, format!("not a domain name: {e}")))
 }
 
 /// The name as a fully qualified one, so no search domain is appended.

@@ -51,13 +51,12 @@ pub fn refusing_dns() -> &'static str {
         std::thread::spawn(move || {
             let mut buf = [0u8; 1500];
             while let Ok((n, peer)) = sock.recv_from(&mut buf) {
-                if n < 12 {
-                    continue;
+                let refused = smtp_doctor::dnsmsg::respond(&buf[..n], |_, _| {
+                    smtp_doctor::dnsmsg::Answer::Refused
+                });
+                if let Some(reply) = refused {
+                    let _ = sock.send_to(&reply, peer);
                 }
-                let mut reply = buf[..n].to_vec();
-                reply[2] = 0x80 | (buf[2] & 0x79);
-                reply[3] = 0x05; // REFUSED
-                let _ = sock.send_to(&reply, peer);
             }
         });
         addr
