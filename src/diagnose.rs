@@ -587,8 +587,11 @@ fn reaching(b: &mut Board<'_>) {
     }
     if let Some(o) = b.failed(CheckId::SmtpGreeting) {
         let g: view::Greeting = o.view();
-        if g.mode_mismatch.is_some() {
-            return; // handled with encryption
+        if g.mode_mismatch.is_some() || g.limits.overall_timeout == Some(true) {
+            // A mismatch is told with encryption; a server too slow to
+            // finish in time is said as such by the check, with no cause
+            // that would be a guess.
+            return;
         }
         if let Some(svc) = g.not_smtp {
             if svc.contains("TLS") {

@@ -538,3 +538,54 @@ fn discovery_names_working_settings_and_oauth_only_providers() {
         },
     );
 }
+
+#[test]
+#[ignore = "needs the test bed"]
+fn the_incoming_login_tells_a_wrong_password_from_smtp_login_switched_off() {
+    // One failed login per run: IMAP first; refused, SMTP AUTH is not tried.
+    scenario_on(
+        &FAMILIES[..1],
+        "wrong password, incoming server given",
+        "auth-failed",
+        |_| {
+            (
+                args(&[
+                    "--server",
+                    "mail.smtpd.test",
+                    "--port",
+                    "587",
+                    "--security",
+                    "starttls",
+                    "--user",
+                    ALICE.0,
+                    "--incoming-server",
+                    "mail.smtpd.test",
+                ]),
+                Some("wrong-password"),
+            )
+        },
+    );
+    // carol may log in to IMAP but not to SMTP.
+    scenario_on(
+        &FAMILIES[..1],
+        "SMTP login switched off for the mailbox",
+        "auth-disabled",
+        |_| {
+            (
+                args(&[
+                    "--server",
+                    "mail.smtpd.test",
+                    "--port",
+                    "587",
+                    "--security",
+                    "starttls",
+                    "--user",
+                    "carol@smtpd.test",
+                    "--incoming-server",
+                    "mail.smtpd.test",
+                ]),
+                Some("Car0l-Imap-0nly"),
+            )
+        },
+    );
+}

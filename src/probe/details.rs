@@ -23,6 +23,17 @@ pub struct ReplyFields {
     pub enhanced_code: Option<String>,
 }
 
+/// Set on the check that was under way when its session's overall time
+/// ran out (a peer answering just before every step's timeout).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LimitFields {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub overall_timeout: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub budget_secs: Option<u64>,
+}
+
 /// A view of one check's details.
 pub trait View: DeserializeOwned + Serialize + Default {
     const CHECK: CheckId;
@@ -41,6 +52,8 @@ macro_rules! view {
             )*
             #[serde(flatten)]
             pub reply: ReplyFields,
+            #[serde(flatten)]
+            pub limits: LimitFields,
         }
 
         impl View for $name {
@@ -180,6 +193,11 @@ view!(
         withheld_for_certificate: String,
         /// The password was kept back: no encryption, no consent.
         withheld_unencrypted: bool,
+        /// false when no AUTH was sent (the incoming login already refused
+        /// the password: one failed login per run).
+        attempted: bool,
+        /// The check whose refusal made the login pointless.
+        refused_by: String,
         error: String,
     }
 );
