@@ -685,3 +685,46 @@ fn wizard_asks_dns_about_a_custom_domain_and_takes_what_it_finds() {
         ("mail.small.example", 465, Security::Tls)
     );
 }
+
+#[test]
+fn every_run_path_asks_the_dns_servers_of_the_environment() {
+    // SMTP_DOCTOR_DNS / SMTP_DOCTOR_ECHO_DNS / SMTP_DOCTOR_CA_FILE arrive as
+    // the app's defaults; a saved profile carries none of them.
+    let defaults = Settings {
+        dns: Some("127.0.0.2:5353".into()),
+        echo_dns: Some("127.0.0.3:5353".into()),
+        ca_file: Some(PathBuf::from("/tmp/test-ca.pem")),
+        ..Settings::default()
+    };
+    let mut a = App::new(
+        smtp_doctor::tui::Theme {
+            color: false,
+            ascii: true,
+        },
+        PathBuf::from(PROFILE_DIR),
+        defaults,
+    );
+    let from_profile = Settings {
+        dns: None,
+        echo_dns: None,
+        ca_file: None,
+        ..good_settings()
+    };
+    let fx = a.begin_run(from_profile, Some("office".into()), false);
+    let Some(Effect::StartRun { settings, .. }) = fx.first() else {
+        panic!("a run starts: {fx:?}")
+    };
+    assert_eq!(settings.dns.as_deref(), Some("127.0.0.2:5353"));
+    assert_eq!(settings.echo_dns.as_deref(), Some("127.0.0.3:5353"));
+    assert_eq!(settings.ca_file, Some(PathBuf::from("/tmp/test-ca.pem")));
+    // A setting the run has wins over the environment.
+    let own = Settings {
+        dns: Some("127.0.0.9:53".into()),
+        ..good_settings()
+    };
+    let fx = a.begin_run(own, None, false);
+    let Some(Effect::StartRun { settings, .. }) = fx.first() else {
+        panic!("a run starts")
+    };
+    assert_eq!(settings.dns.as_deref(), Some("127.0.0.9:53"));
+}

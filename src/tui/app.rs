@@ -191,6 +191,15 @@ impl App {
         save_password: bool,
     ) -> Vec<Effect> {
         self.run_id += 1;
+        // Every run (wizard, profile, rerun, demo) gets the environment's
+        // DNS, echo DNS and CA where its settings leave them open, so no
+        // path asks other resolvers than the user pointed it at.
+        let settings = Settings {
+            dns: settings.dns.or_else(|| self.defaults.dns.clone()),
+            echo_dns: settings.echo_dns.or_else(|| self.defaults.echo_dns.clone()),
+            ca_file: settings.ca_file.or_else(|| self.defaults.ca_file.clone()),
+            ..settings
+        };
         let dash = DashState::new(settings.clone(), profile, save_password, self.run_id);
         self.screen = Screen::Dashboard(Box::new(dash));
         vec![Effect::StartRun {
