@@ -46,7 +46,7 @@ const RECIPIENT: &str = "someone@external.test";
 const TESTBED_DNS: &str = "127.0.0.2:5353";
 const POSTFIX: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 2);
 /// The proxy's DNS responder; the run's `--dns`.
-const BENCH_DNS: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(127, 0, 0, 20), 5353);
+const BENCH_DNS: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(127, 0, 0, 50), 5353);
 /// The ports smtp-doctor looks at (`net.ports` surveys all of them).
 const PORTS: [u16; 4] = [25, 465, 587, 2525];
 
@@ -61,32 +61,32 @@ struct Site {
 
 const CLEAN: Site = Site {
     key: "clean",
-    ip: Ipv4Addr::new(127, 0, 0, 20),
+    ip: Ipv4Addr::new(127, 0, 0, 50),
     odd: &[],
     what: "every port forwarded",
 };
 const FAULTS: [Site; 4] = [
     Site {
         key: "alt-blackhole",
-        ip: Ipv4Addr::new(127, 0, 0, 21),
+        ip: Ipv4Addr::new(127, 0, 0, 51),
         odd: &[(2525, Mode::BlackHole)],
         what: "alternative port 2525 black-holed",
     },
     Site {
         key: "alt-silent",
-        ip: Ipv4Addr::new(127, 0, 0, 22),
+        ip: Ipv4Addr::new(127, 0, 0, 52),
         odd: &[(2525, Mode::Silent)],
         what: "alternative port 2525 silent",
     },
     Site {
         key: "main-silent",
-        ip: Ipv4Addr::new(127, 0, 0, 23),
+        ip: Ipv4Addr::new(127, 0, 0, 53),
         odd: &[(587, Mode::Silent)],
         what: "main port 587 silent (silent server)",
     },
     Site {
         key: "main-blackhole",
-        ip: Ipv4Addr::new(127, 0, 0, 24),
+        ip: Ipv4Addr::new(127, 0, 0, 54),
         odd: &[(587, Mode::BlackHole)],
         what: "main port 587 black-holed",
     },
@@ -131,7 +131,7 @@ fn main() {
 
 fn bench(conf: &Conf, part: &dyn Fn(&str) -> bool) -> Result<(), String> {
     if !is_root() {
-        return Err("needs root: the proxy listens on ports 25 and 465 of 127.0.0.20-24".into());
+        return Err("needs root: the proxy listens on ports 25 and 465 of 127.0.0.50-54".into());
     }
     let started = Instant::now();
     machine();
