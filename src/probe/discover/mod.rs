@@ -69,6 +69,21 @@ impl SourceKind {
             SourceKind::Guess => "port guess",
         }
     }
+
+    /// The kind as a report's details name it (`"srv"`, `"well-known"`…),
+    /// so that a front end reading an outcome can label its sources.
+    pub fn from_name(name: &str) -> Option<SourceKind> {
+        Some(match name {
+            "autoconfig" => SourceKind::Autoconfig,
+            "well-known" => SourceKind::WellKnown,
+            "ispdb" => SourceKind::Ispdb,
+            "preset" => SourceKind::Preset,
+            "srv" => SourceKind::Srv,
+            "mx" => SourceKind::Mx,
+            "guess" => SourceKind::Guess,
+            _ => return None,
+        })
+    }
 }
 
 /// One source's word for a suggestion.
