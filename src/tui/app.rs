@@ -58,6 +58,11 @@ pub enum Msg {
         port: u16,
         security: Security,
     },
+    /// "Find my settings" finished for this address: the discover outcome.
+    Discovered {
+        account: String,
+        outcome: Box<crate::probe::Outcome>,
+    },
     /// The log triage number `id` of the explain screen finished.
     LogTriaged {
         id: u64,
@@ -99,6 +104,9 @@ pub enum Effect {
         domain: String,
         settings: Box<Settings>,
     },
+    /// Run discovery (never a login) for these settings' address off the UI
+    /// loop; answer with `Msg::Discovered`.
+    Discover(Box<Settings>),
     /// Triage this log file off the UI loop; answer with `Msg::LogTriaged`.
     TriageLog {
         id: u64,
@@ -308,6 +316,13 @@ impl App {
             } => {
                 if let Screen::Wizard(w) = &mut self.screen {
                     w.srv_detected(&domain, &server, port, security);
+                    self.dirty = true;
+                }
+                Vec::new()
+            }
+            Msg::Discovered { account, outcome } => {
+                if let Screen::Wizard(w) = &mut self.screen {
+                    w.discovered(&account, &outcome);
                     self.dirty = true;
                 }
                 Vec::new()

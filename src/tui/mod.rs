@@ -272,6 +272,13 @@ impl Runtime {
                 });
                 None
             }
+            Effect::Discover(settings) => {
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    let _ = tx.send(wizard::find_settings(*settings).await);
+                });
+                None
+            }
             Effect::TriageLog { id, path } => {
                 let tx = self.tx.clone();
                 tokio::task::spawn_blocking(move || {

@@ -13,6 +13,8 @@ use super::field::TextField;
 use super::modal::{Modal, SaveDialog};
 use super::theme::{Theme, truncate, width, wrap};
 use crate::catalog::catalog;
+use crate::probe::Outcome;
+use crate::probe::discover::{self, SourceKind};
 use crate::settings::{Field, Password, Security, Settings};
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -220,6 +222,21 @@ impl Suggestion {
     }
 }
 
+/// "Find my settings" on the provider step: discovery for the typed
+/// address, run by the runtime off the UI loop, without logging in.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Finding {
+    #[default]
+    Idle,
+    /// Discovery runs.
+    Looking,
+    /// The best working setting was filled in; the line says which and
+    /// which source named it.
+    Found(String),
+    /// Nothing that works was found; the line says so and why.
+    NotFound(String),
+}
+
 #[derive(Clone, Debug)]
 pub struct WizardState {
     pub step: Step,
@@ -245,6 +262,10 @@ pub struct WizardState {
     pub suggestion: Option<Suggestion>,
     /// The domain the suggestion was looked up for.
     pub suggestion_for: String,
+    /// Where "Find my settings" stands.
+    pub finding: Finding,
+    /// The address it was started for.
+    pub finding_for: String,
     /// Inputs whose errors are shown (left once, or a step was refused).
     pub touched: HashSet<Input>,
     /// The profile these settings came from.
@@ -292,6 +313,8 @@ impl WizardState {
             use_preset: false,
             suggestion: None,
             suggestion_for: String::new(),
+            finding: Finding::Idle,
+            finding_for: String::new(),
             touched: HashSet::new(),
             origin,
             save_password,
@@ -571,6 +594,66 @@ impl WizardState {
         self.use_preset = self.server.value().trim().is_empty();
     }
 
+    /// Starts "Find my settings" for the typed address: the settings to
+    /// discover with, or None while a search already runs. The password is
+    /// left out: discovery never logs in, so it has no use for it.
+    pub fn start_finding(&mut self) -> Option<Settings> {
+        if self.finding == Finding::Looking {
+            return None;
+        }
+        let s = Settings {
+            password: Password::new(""),
+            ..self.settings()
+        };
+        self.finding = Finding::Looking;
+        self.finding_for = s.account.clone();
+        Some(s)
+    }
+
+    /// The outcome of a discovery for `account`: the best working candidate
+    /// fills server, port, encryption and login. An answer for another
+    /// address (the user went back and changed it), or one arriving after
+    /// the user left the provider step (and may be typing their own
+    /// server), changes nothing.
+    pub fn discovered(&mut self, account: &str, outcome: &Outcome) {
+        if self.finding != Finding::Looking || self.finding_for != account {
+            return;
+        }
+        if self.step != Step::Provider || self.account.value().trim() != account {
+            self.finding = Finding::Idle;
+            return;
+        }
+        let Some(best) = best_working(outcome) else {
+            let why = crate::printable::printable(&outcome.summary).into_owned();
+            self.finding = Finding::NotFound(format!("Nothing found that works: {why}."));
+            return;
+        };
+        self.server.set(&best.host);
+        self.port.set(best.port.to_string());
+        self.security = best.security;
+        // As the dashboard's working settings: the full address is the
+        // default login, so it stays empty then.
+        let login = if best.username.eq_ignore_ascii_case(account) {
+            ""
+        } else {
+            best.username.as_str()
+        };
+        self.login.set(login);
+        // What was found is what Enter takes on, not a preset.
+        self.use_preset = false;
+        let mut line = format!(
+            "Found by {}: {}, {}, {}",
+            best.sources,
+            best.host,
+            best.port,
+            best.security.label()
+        );
+        if !login.is_empty() {
+            line.push_str(&format!(", login {login}"));
+        }
+        self.finding = Finding::Found(line);
+    }
+
     fn apply_preset(&mut self) {
         if let (true, Some(s)) = (self.use_preset, self.suggestion.clone()) {
             self.server.set(&s.server);
@@ -618,7 +701,11 @@ impl WizardState {
                 ("F1", "help"),
             ],
             _ => {
-                let mut k = vec![("Enter", "next"), ("Esc", "back"), ("Tab", "field")];
+                let mut k = vec![("Enter", "next")];
+                if self.step == Step::Provider {
+                    k.push(("f", "find my settings"));
+                }
+                k.extend([("Esc", "back"), ("Tab", "field")]);
                 if self.step == Step::Login && self.auth {
                     k.push(("Ctrl-T", "show password"));
                 }
@@ -639,6 +726,10 @@ pub fn help() -> Vec<(&'static str, &'static str)> {
         ("Tab, Up/Down", "Move between the fields of a step"),
         ("Left/Right, Space", "Change a choice or switch a checkbox"),
         ("Ctrl-T", "Show or hide the password"),
+        (
+            "f (provider step)",
+            "Find my settings: look up and try this address's servers, without logging in",
+        ),
         (
             "Ctrl-U, Ctrl-K",
             "Clear the field before / after the cursor",
@@ -674,6 +765,12 @@ pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         KeyCode::Tab | KeyCode::Down => w.move_focus(1),
         KeyCode::BackTab | KeyCode::Up => w.move_focus(-1),
         KeyCode::Char('t') if ctrl => w.show_password = !w.show_password,
+        KeyCode::Char('f') if !ctrl && w.step == Step::Provider => {
+            return match w.start_finding() {
+                Some(s) => vec![Effect::Discover(Box::new(s))],
+                None => Vec::new(),
+            };
+        }
         _ if w.step == Step::Review => return review_key(app, key),
         _ => {
             if let Some(input) = w.focused() {
@@ -745,6 +842,10 @@ fn forward(app: &mut App) -> Vec<Effect> {
     let mut effects = Vec::new();
     if w.step == Step::Email {
         w.refresh_suggestion();
+        // A search for another address says nothing about this one.
+        if w.finding_for != w.account.value().trim() {
+            w.finding = Finding::Idle;
+        }
         // Not a well-known domain: its MX may still name the provider
         // (a Microsoft 365 or Google MX), or its SRV the server.
         if w.suggestion.is_none() && !w.suggestion_for.is_empty() {
@@ -822,6 +923,9 @@ pub fn render(app: &App, w: &WizardState, frame: &mut Frame, area: Rect) {
         lines.push(Line::styled(format!(" {l}"), theme.dim()));
     }
     lines.push(Line::raw(""));
+    if w.step == Step::Provider {
+        finding_lines(theme, &w.finding, cols, &mut lines);
+    }
     match w.step {
         Step::Review => review_lines(app, w, cols, &mut lines),
         _ => {
@@ -856,6 +960,72 @@ pub fn render(app: &App, w: &WizardState, frame: &mut Frame, area: Rect) {
     }
 }
 
+/// The line of "Find my settings", with a blank line after it.
+fn finding_lines(theme: &Theme, f: &Finding, cols: usize, lines: &mut Vec<Line<'static>>) {
+    let (text, style) = match f {
+        Finding::Idle => return,
+        Finding::Looking => (
+            format!("Looking for your settings{}", theme.ellipsis()),
+            theme.bold(),
+        ),
+        Finding::Found(t) => (theme.text(t), theme.good()),
+        Finding::NotFound(t) => (theme.text(t), theme.warn()),
+    };
+    for l in wrap(&text, cols.saturating_sub(1)) {
+        lines.push(Line::styled(format!(" {l}"), style));
+    }
+    lines.push(Line::raw(""));
+}
+
+/// The best working candidate of a discover outcome, read from its details
+/// (the same record the report and the dashboard read).
+struct Best {
+    host: String,
+    port: u16,
+    security: Security,
+    username: String,
+    /// "autoconfig", "SRV, MX"…
+    sources: String,
+}
+
+fn best_working(o: &Outcome) -> Option<Best> {
+    if o.detail_bool("oauth_only") == Some(true) {
+        return None;
+    }
+    let c = o.details.get("candidates")?.as_array()?.first()?;
+    if c.get("works")?.as_bool() != Some(true) {
+        return None;
+    }
+    let mut sources: Vec<&str> = Vec::new();
+    for s in c.get("sources")?.as_array()? {
+        let kind = s.get("kind").and_then(|k| k.as_str()).unwrap_or_default();
+        let label = SourceKind::from_name(kind).map_or("a source", SourceKind::label);
+        if !sources.contains(&label) {
+            sources.push(label);
+        }
+    }
+    let text = |k: &str| -> Option<String> {
+        Some(crate::printable::printable(c.get(k)?.as_str()?).into_owned())
+    };
+    Some(Best {
+        host: text("host")?,
+        port: u16::try_from(c.get("port")?.as_u64()?).ok()?,
+        security: Security::parse(c.get("security")?.as_str()?)?,
+        username: text("username")?,
+        sources: sources.join(", "),
+    })
+}
+
+/// What the runtime runs for [`Effect::Discover`], on a task of its own:
+/// discovery (no login) and its outcome, as the message for the wizard.
+pub async fn find_settings(settings: Settings) -> super::app::Msg {
+    let d = discover::discover(&settings, &discover::Options::default()).await;
+    super::app::Msg::Discovered {
+        account: settings.account.clone(),
+        outcome: Box::new(discover::outcome(&d, &settings)),
+    }
+}
+
 fn provider_intro(w: &WizardState) -> String {
     let domain = if w.suggestion_for.is_empty() {
         "this domain".to_string()
@@ -877,7 +1047,7 @@ fn provider_intro(w: &WizardState) -> String {
             s.security.label()
         ),
         None => format!(
-            "smtp-doctor knows no preset for {domain}. Your provider's help pages or your IT department name the outgoing (SMTP) server; it often looks like smtp.{domain} or mail.{domain}. Press Enter to type it in."
+            "smtp-doctor knows no preset for {domain}. Your provider's help pages or your IT department name the outgoing (SMTP) server; it often looks like smtp.{domain} or mail.{domain}. Press Enter to type it in, or f to find settings that work."
         ),
     }
 }

@@ -14,7 +14,7 @@
 use super::Declared;
 use crate::settings::Security;
 use quick_xml::Reader;
-use quick_xml::events::Event;
+use quick_xml::events::{BytesRef, BytesStart, Event};
 
 pub const MAX_DEPTH: usize = 16;
 pub const MAX_EVENTS: usize = 5000;
@@ -108,6 +108,20 @@ struct Entry {
 }
 
 impl Entry {
+    /// One field of a server entry (unknown ones are passed over).
+    fn set(&mut self, field: &str, value: String) {
+        match field {
+            "hostname" => self.host = Some(value),
+            "port" => self.port = Some(value),
+            "socketType" => self.socket = Some(value),
+            "username" => self.username = Some(value),
+            "authentication" if self.auth.len() < 8 && !value.is_empty() => {
+                self.auth.push(printable(&value))
+            }
+            _ => {}
+        }
+    }
+
     fn finish(self, email: &str) -> Result<Declared, String> {
         let what = if self.outgoing {
             "outgoing server".to_string()
@@ -170,13 +184,8 @@ pub fn parse(xml: &[u8], email: &str) -> Result<ConfigFile, String> {
     let cfg = reader.config_mut();
     cfg.trim_text(false);
     cfg.check_end_names = true;
-    let mut stack: Vec<String> = Vec::new();
-    let mut file = ConfigFile::default();
-    let mut entry: Option<Entry> = None;
-    let mut text_buf = String::new();
+    let mut parser = Parser::new(email);
     let mut events = 0usize;
-    let mut servers = 0usize;
-    let mut saw_root = false;
     loop {
         events += 1;
         if events > MAX_EVENTS {
@@ -185,188 +194,238 @@ pub fn parse(xml: &[u8], email: &str) -> Result<ConfigFile, String> {
         let ev = reader
             .read_event()
             .map_err(|e| format!("not well-formed XML: {}", printable(&e.to_string())))?;
+        if !parser.event(ev)? {
+            break;
+        }
+    }
+    parser.finish()
+}
+
+/// The state of one parse: where in the tree it is, the server entry being
+/// read and the text of the current element. Only the elements of the
+/// format are looked at; anything else is passed over.
+struct Parser<'a> {
+    email: &'a str,
+    stack: Vec<String>,
+    file: ConfigFile,
+    entry: Option<Entry>,
+    text: String,
+    /// Server entries seen, read or not (beyond [`MAX_SERVERS`]).
+    servers: usize,
+    saw_root: bool,
+}
+
+impl<'a> Parser<'a> {
+    fn new(email: &'a str) -> Parser<'a> {
+        Parser {
+            email,
+            stack: Vec::new(),
+            file: ConfigFile::default(),
+            entry: None,
+            text: String::new(),
+            servers: 0,
+            saw_root: false,
+        }
+    }
+
+    /// Takes one XML event. Returns false at the end of the file.
+    fn event(&mut self, ev: Event<'_>) -> Result<bool, String> {
         match ev {
             Event::DocType(_) => {
                 return Err("the file declares a DTD; entity declarations are not accepted".into());
             }
-            ev @ (Event::Start(_) | Event::Empty(_)) => {
-                let (e, empty) = match ev {
-                    Event::Start(e) => (e, false),
-                    Event::Empty(e) => (e, true),
-                    _ => continue,
-                };
-                let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
-                if stack.is_empty() {
-                    if name != "clientConfig" {
-                        return Err(format!(
-                            "not an autoconfig file (its root is <{}>, not <clientConfig>)",
-                            printable(&name)
-                        ));
-                    }
-                    saw_root = true;
-                }
-                let attr = |key: &str| -> Result<Option<String>, String> {
-                    match e.try_get_attribute(key) {
-                        Ok(Some(a)) => {
-                            let v = String::from_utf8_lossy(&a.value).into_owned();
-                            if v.contains('&') {
-                                return Err("an entity in an attribute".into());
-                            }
-                            Ok(Some(v))
-                        }
-                        Ok(None) => Ok(None),
-                        Err(e) => Err(format!("a malformed attribute: {e}")),
-                    }
-                };
-                let parent = stack.last().map(String::as_str);
-                match (parent, name.as_str()) {
-                    (Some("clientConfig"), "emailProvider") => {
-                        file.provider_id = attr("id")?.map(|v| printable(&v));
-                    }
-                    (Some("emailProvider"), "incomingServer" | "outgoingServer") => {
-                        servers += 1;
-                        if servers <= MAX_SERVERS {
-                            entry = Some(Entry {
-                                kind: attr("type")?.unwrap_or_default().to_ascii_lowercase(),
-                                outgoing: name == "outgoingServer",
-                                ..Entry::default()
-                            });
-                        }
-                    }
-                    (Some("emailProvider"), "documentation") => {
-                        if let Some(url) = attr("url")?
-                            && url.starts_with("https://")
-                            && file.docs.len() < 8
-                        {
-                            file.docs.push(printable(&url));
-                        }
-                    }
-                    _ => {}
-                }
-                text_buf.clear();
-                stack.push(name);
-                if stack.len() > MAX_DEPTH {
-                    return Err(format!("the file nests deeper than {MAX_DEPTH} levels"));
-                }
-                // An empty element closes at once.
-                if empty {
-                    close(&mut stack, &mut entry, &mut file, &mut text_buf, email);
-                }
-            }
-            Event::End(_) => close(&mut stack, &mut entry, &mut file, &mut text_buf, email),
+            Event::Start(e) => self.open(&e, false)?,
+            Event::Empty(e) => self.open(&e, true)?,
+            Event::End(_) => self.close(),
             Event::Text(t) => {
                 let s = t.decode().map_err(|e| format!("bad text: {e}"))?;
-                if text_buf.len() + s.len() > 4096 {
-                    return Err("a text value longer than 4096 characters".into());
-                }
-                text_buf.push_str(&s);
+                self.push_text(&s)?;
             }
-            Event::CData(t) => {
-                let s = String::from_utf8_lossy(&t);
-                if text_buf.len() + s.len() > 4096 {
-                    return Err("a text value longer than 4096 characters".into());
-                }
-                text_buf.push_str(&s);
+            Event::CData(t) => self.push_text(&String::from_utf8_lossy(&t))?,
+            Event::GeneralRef(r) => self.reference(&r)?,
+            Event::Eof => return Ok(false),
+            _ => {}
+        }
+        Ok(true)
+    }
+
+    /// The end of the file: an empty one is an error, and entries over the
+    /// limit are named so nobody wonders where they went.
+    fn finish(mut self) -> Result<ConfigFile, String> {
+        if !self.saw_root {
+            return Err("an empty file".into());
+        }
+        if self.servers > MAX_SERVERS {
+            self.file.refused.push(format!(
+                "{} server entries beyond the first {MAX_SERVERS} were not read",
+                self.servers - MAX_SERVERS
+            ));
+        }
+        Ok(self.file)
+    }
+
+    /// A start tag (or an empty element, which closes at once). The root
+    /// must be `<clientConfig>`: anything else is some other file.
+    fn open(&mut self, e: &BytesStart<'_>, empty: bool) -> Result<(), String> {
+        let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+        if self.stack.is_empty() {
+            if name != "clientConfig" {
+                return Err(format!(
+                    "not an autoconfig file (its root is <{}>, not <clientConfig>)",
+                    printable(&name)
+                ));
             }
-            Event::GeneralRef(r) => {
-                if let Some(c) = r
-                    .resolve_char_ref()
-                    .map_err(|e| format!("a bad character reference: {e}"))?
-                {
-                    text_buf.push(c);
-                } else {
-                    let name = String::from_utf8_lossy(&r).into_owned();
-                    let c = match name.as_str() {
-                        "amp" => '&',
-                        "lt" => '<',
-                        "gt" => '>',
-                        "quot" => '"',
-                        "apos" => '\'',
-                        other => {
-                            return Err(format!(
-                                "an unknown entity &{}; (entities are not expanded)",
-                                printable(other)
-                            ));
-                        }
-                    };
-                    text_buf.push(c);
+            self.saw_root = true;
+        }
+        let parent = self.stack.last().cloned();
+        match (parent.as_deref(), name.as_str()) {
+            (Some("clientConfig"), "emailProvider") => {
+                self.file.provider_id = attr(e, "id")?.map(|v| printable(&v));
+            }
+            (Some("emailProvider"), "incomingServer" | "outgoingServer") => {
+                self.open_server(e, &name)?;
+            }
+            (Some("emailProvider"), "documentation") => self.documentation(e)?,
+            _ => {}
+        }
+        self.text.clear();
+        self.stack.push(name);
+        if self.stack.len() > MAX_DEPTH {
+            return Err(format!("the file nests deeper than {MAX_DEPTH} levels"));
+        }
+        if empty {
+            self.close();
+        }
+        Ok(())
+    }
+
+    /// A server entry starts; those beyond [`MAX_SERVERS`] are only counted.
+    fn open_server(&mut self, e: &BytesStart<'_>, name: &str) -> Result<(), String> {
+        self.servers += 1;
+        if self.servers <= MAX_SERVERS {
+            self.entry = Some(Entry {
+                kind: attr(e, "type")?.unwrap_or_default().to_ascii_lowercase(),
+                outgoing: name == "outgoingServer",
+                ..Entry::default()
+            });
+        }
+        Ok(())
+    }
+
+    /// A documentation link: kept only when it is HTTPS (it is shown to the
+    /// user as a place to read more), at most 8.
+    fn documentation(&mut self, e: &BytesStart<'_>) -> Result<(), String> {
+        if let Some(url) = attr(e, "url")?
+            && url.starts_with("https://")
+            && self.file.docs.len() < 8
+        {
+            self.file.docs.push(printable(&url));
+        }
+        Ok(())
+    }
+
+    /// Text of the current element, bounded: no value of the format is
+    /// anywhere near 4096 characters.
+    fn push_text(&mut self, s: &str) -> Result<(), String> {
+        if self.text.len() + s.len() > 4096 {
+            return Err("a text value longer than 4096 characters".into());
+        }
+        self.text.push_str(s);
+        Ok(())
+    }
+
+    /// A character reference or one of the five predefined entities; any
+    /// other entity is refused, never expanded.
+    fn reference(&mut self, r: &BytesRef<'_>) -> Result<(), String> {
+        if let Some(c) = r
+            .resolve_char_ref()
+            .map_err(|e| format!("a bad character reference: {e}"))?
+        {
+            self.text.push(c);
+            return Ok(());
+        }
+        let name = String::from_utf8_lossy(r).into_owned();
+        let c = match name.as_str() {
+            "amp" => '&',
+            "lt" => '<',
+            "gt" => '>',
+            "quot" => '"',
+            "apos" => '\'',
+            other => {
+                return Err(format!(
+                    "an unknown entity &{}; (entities are not expanded)",
+                    printable(other)
+                ));
+            }
+        };
+        self.text.push(c);
+        Ok(())
+    }
+
+    /// Ends the innermost element: a value goes to its entry, an entry to
+    /// the file (or to the refused list, with the reason).
+    fn close(&mut self) {
+        let Some(name) = self.stack.pop() else { return };
+        let value = std::mem::take(&mut self.text).trim().to_string();
+        let parent = self.stack.last().map(String::as_str);
+        match (parent, name.as_str()) {
+            (Some("incomingServer" | "outgoingServer"), field) => {
+                if let Some(en) = self.entry.as_mut() {
+                    en.set(field, value);
                 }
             }
-            Event::Eof => break,
+            (Some("emailProvider"), "incomingServer" | "outgoingServer") => self.close_server(),
+            (Some("emailProvider"), "domain") => {
+                let d = value.to_ascii_lowercase();
+                if valid_host(&d) && self.file.domains.len() < 64 {
+                    self.file.domains.push(d);
+                }
+            }
+            (Some("emailProvider"), "displayName") => {
+                self.file.display_name = Some(printable(&value));
+            }
             _ => {}
         }
     }
-    if !saw_root {
-        return Err("an empty file".into());
+
+    /// A server entry ends: an outgoing smtp or incoming imap/pop3 server
+    /// is checked and kept; other kinds are left out (outgoing ones with a
+    /// reason, since a mail program would not use them for SMTP either).
+    fn close_server(&mut self) {
+        let Some(en) = self.entry.take() else { return };
+        let outgoing = en.outgoing;
+        if !outgoing && en.kind != "imap" && en.kind != "pop3" {
+            // Exchange, EWS and the like: not ours to check.
+            return;
+        }
+        if outgoing && en.kind != "smtp" {
+            self.file.refused.push(format!(
+                "an outgoing server of type \"{}\" (only smtp is used)",
+                printable(&en.kind)
+            ));
+            return;
+        }
+        match en.finish(self.email) {
+            Ok(d) if outgoing => self.file.outgoing.push(d),
+            Ok(d) => self.file.incoming.push(d),
+            Err(e) => self.file.refused.push(e),
+        }
     }
-    if servers > MAX_SERVERS {
-        file.refused.push(format!(
-            "{} server entries beyond the first {MAX_SERVERS} were not read",
-            servers - MAX_SERVERS
-        ));
-    }
-    Ok(file)
 }
 
-/// Ends the innermost element: a value goes to its entry, an entry to the
-/// file (or to the refused list, with the reason).
-fn close(
-    stack: &mut Vec<String>,
-    entry: &mut Option<Entry>,
-    file: &mut ConfigFile,
-    text: &mut String,
-    email: &str,
-) {
-    let Some(name) = stack.pop() else { return };
-    let value = std::mem::take(text).trim().to_string();
-    let parent = stack.last().map(String::as_str);
-    match (parent, name.as_str()) {
-        (Some("incomingServer" | "outgoingServer"), field) => {
-            if let Some(en) = entry.as_mut() {
-                match field {
-                    "hostname" => en.host = Some(value),
-                    "port" => en.port = Some(value),
-                    "socketType" => en.socket = Some(value),
-                    "username" => en.username = Some(value),
-                    "authentication" if en.auth.len() < 8 && !value.is_empty() => {
-                        en.auth.push(printable(&value))
-                    }
-                    _ => {}
-                }
+/// An attribute's value; an entity in it is refused (attributes are not
+/// unescaped, so one would be read literally and wrongly).
+fn attr(e: &BytesStart<'_>, key: &str) -> Result<Option<String>, String> {
+    match e.try_get_attribute(key) {
+        Ok(Some(a)) => {
+            let v = String::from_utf8_lossy(&a.value).into_owned();
+            if v.contains('&') {
+                return Err("an entity in an attribute".into());
             }
+            Ok(Some(v))
         }
-        (Some("emailProvider"), "incomingServer" | "outgoingServer") => {
-            if let Some(en) = entry.take() {
-                let outgoing = en.outgoing;
-                let kind = en.kind.clone();
-                if !outgoing && kind != "imap" && kind != "pop3" {
-                    // Exchange, EWS and the like: not ours to check.
-                    return;
-                }
-                if outgoing && kind != "smtp" {
-                    file.refused.push(format!(
-                        "an outgoing server of type \"{}\" (only smtp is used)",
-                        printable(&kind)
-                    ));
-                    return;
-                }
-                match en.finish(email) {
-                    Ok(d) if outgoing => file.outgoing.push(d),
-                    Ok(d) => file.incoming.push(d),
-                    Err(e) => file.refused.push(e),
-                }
-            }
-        }
-        (Some("emailProvider"), "domain") => {
-            let d = value.to_ascii_lowercase();
-            if valid_host(&d) && file.domains.len() < 64 {
-                file.domains.push(d);
-            }
-        }
-        (Some("emailProvider"), "displayName") => {
-            file.display_name = Some(printable(&value));
-        }
-        _ => {}
+        Ok(None) => Ok(None),
+        Err(e) => Err(format!("a malformed attribute: {e}")),
     }
 }
 

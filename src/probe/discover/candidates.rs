@@ -92,6 +92,9 @@ pub(super) async fn open(
     (p, sess)
 }
 
+/// The steps of [`open`], in the order a mail program takes them. Each
+/// step notes what it learned in `p`; a step that ends the probe says why
+/// in `p.note` (or `p.state`) and returns None.
 async fn open_inner(
     p: &mut Probe,
     s: &Suggestion,
@@ -101,6 +104,29 @@ async fn open_inner(
     helo: &str,
     start: Instant,
 ) -> Option<(Session, Caps)> {
+    let mut sess = connect(p, s, r, timeout, start).await?;
+    if s.security == Security::Tls {
+        implicit_tls(p, &mut sess, s, setup).await?;
+    }
+    greeting(p, &mut sess).await?;
+    let name = helo_for(helo, sess.local);
+    let mut caps = first_ehlo(p, &mut sess, &name).await?;
+    if s.security == Security::Starttls {
+        caps = upgrade(p, &mut sess, s, setup, &caps, &name).await?;
+    }
+    p.auth = caps.auth.iter().take(16).cloned().collect();
+    Some((sess, caps))
+}
+
+/// Resolves the host and opens the TCP connection: the state tells a
+/// missing address from a refused, filtered or unreachable port.
+async fn connect(
+    p: &mut Probe,
+    s: &Suggestion,
+    r: Option<&TokioResolver>,
+    timeout: Duration,
+    start: Instant,
+) -> Option<Session> {
     let ip = match address(r, &s.host).await {
         Ok(ip) => ip,
         Err(e) => {
@@ -121,42 +147,65 @@ async fn open_inner(
     };
     p.state = "connected".into();
     let tape = Tape::new(start, None, CheckId::Discover);
-    let mut sess = Session::new(tcp, tape, timeout).ok()?;
-    if s.security == Security::Tls {
-        let Some(setup) = setup else {
-            p.note = Some("no TLS set-up on this computer".into());
-            return None;
-        };
-        match sess.start_tls(setup, &s.host).await {
-            Ok(info) => note_tls(p, &info),
-            Err(e) => {
-                let seen = sess.sniffed();
-                p.note = Some(if seen.starts_with(b"220") {
-                    "plain SMTP here, not SSL/TLS".into()
-                } else {
-                    format!("no TLS handshake: {e}")
-                });
-                return None;
-            }
+    Session::new(tcp, tape, timeout).ok()
+}
+
+/// The TLS handshake of an SSL/TLS port, before any SMTP. A plain SMTP
+/// greeting instead of a handshake is named as such: it is the usual
+/// mix-up of port and encryption.
+async fn implicit_tls(
+    p: &mut Probe,
+    sess: &mut Session,
+    s: &Suggestion,
+    setup: Option<&TlsSetup>,
+) -> Option<()> {
+    let Some(setup) = setup else {
+        p.note = Some("no TLS set-up on this computer".into());
+        return None;
+    };
+    match sess.start_tls(setup, &s.host).await {
+        Ok(info) => {
+            note_tls(p, &info);
+            Some(())
+        }
+        Err(e) => {
+            let seen = sess.sniffed();
+            p.note = Some(if seen.starts_with(b"220") {
+                "plain SMTP here, not SSL/TLS".into()
+            } else {
+                format!("no TLS handshake: {e}")
+            });
+            None
         }
     }
+}
+
+/// The server's greeting: a 220, or a refusal; something that is not a
+/// mail server at all is named when its first bytes say what it is.
+async fn greeting(p: &mut Probe, sess: &mut Session) -> Option<()> {
     match sess.read_reply().await {
-        Ok(r) if r.code == 220 => p.greeting = Some(r.summary()),
+        Ok(r) if r.code == 220 => {
+            p.greeting = Some(r.summary());
+            Some(())
+        }
         Ok(r) => {
             p.greeting = Some(r.summary());
             p.note = Some("the server refused the session".into());
-            return None;
+            None
         }
         Err(e) => {
             p.note = Some(match smtp::recognize_service(&sess.sniffed()) {
                 Some(svc) => format!("answered by {svc}, not by a mail server"),
                 None => format!("no greeting: {e}"),
             });
-            return None;
+            None
         }
     }
-    let name = helo_for(helo, sess.local);
-    let (reply, mut caps) = match ehlo(&mut sess, &name).await {
+}
+
+/// The first EHLO, whose capabilities count until STARTTLS (if any).
+async fn first_ehlo(p: &mut Probe, sess: &mut Session, name: &str) -> Option<Caps> {
+    let (reply, caps) = match ehlo(sess, name).await {
         Ok(x) => x,
         Err(e) => {
             p.note = Some(format!("EHLO failed: {e}"));
@@ -167,48 +216,57 @@ async fn open_inner(
         p.note = Some(format!("EHLO refused: {}", reply.summary()));
         return None;
     }
-    if s.security == Security::Starttls {
-        if !caps.starttls {
-            p.note = Some("STARTTLS is not offered here".into());
-            sess.quit_nowait().await;
+    Some(caps)
+}
+
+/// STARTTLS, the handshake and the EHLO again; the capabilities after TLS
+/// are the ones that count (servers often offer AUTH only then).
+async fn upgrade(
+    p: &mut Probe,
+    sess: &mut Session,
+    s: &Suggestion,
+    setup: Option<&TlsSetup>,
+    caps: &Caps,
+    name: &str,
+) -> Option<Caps> {
+    if !caps.starttls {
+        p.note = Some("STARTTLS is not offered here".into());
+        sess.quit_nowait().await;
+        return None;
+    }
+    let Some(setup) = setup else {
+        p.note = Some("no TLS set-up on this computer".into());
+        return None;
+    };
+    match sess.command("STARTTLS").await {
+        Ok(r) if r.code == 220 => {}
+        Ok(r) => {
+            p.note = Some(format!("STARTTLS refused: {}", r.summary()));
             return None;
         }
-        let Some(setup) = setup else {
-            p.note = Some("no TLS set-up on this computer".into());
+        Err(e) => {
+            p.note = Some(format!("STARTTLS failed: {e}"));
             return None;
-        };
-        match sess.command("STARTTLS").await {
-            Ok(r) if r.code == 220 => {}
-            Ok(r) => {
-                p.note = Some(format!("STARTTLS refused: {}", r.summary()));
-                return None;
-            }
-            Err(e) => {
-                p.note = Some(format!("STARTTLS failed: {e}"));
-                return None;
-            }
-        }
-        match sess.start_tls(setup, &s.host).await {
-            Ok(info) => note_tls(p, &info),
-            Err(e) => {
-                p.note = Some(format!("no TLS handshake after STARTTLS: {e}"));
-                return None;
-            }
-        }
-        match ehlo(&mut sess, &name).await {
-            Ok((r, c)) if r.is_positive() => caps = c,
-            Ok((r, _)) => {
-                p.note = Some(format!("EHLO after STARTTLS refused: {}", r.summary()));
-                return None;
-            }
-            Err(e) => {
-                p.note = Some(format!("EHLO after STARTTLS failed: {e}"));
-                return None;
-            }
         }
     }
-    p.auth = caps.auth.iter().take(16).cloned().collect();
-    Some((sess, caps))
+    match sess.start_tls(setup, &s.host).await {
+        Ok(info) => note_tls(p, &info),
+        Err(e) => {
+            p.note = Some(format!("no TLS handshake after STARTTLS: {e}"));
+            return None;
+        }
+    }
+    match ehlo(sess, name).await {
+        Ok((r, c)) if r.is_positive() => Some(c),
+        Ok((r, _)) => {
+            p.note = Some(format!("EHLO after STARTTLS refused: {}", r.summary()));
+            None
+        }
+        Err(e) => {
+            p.note = Some(format!("EHLO after STARTTLS failed: {e}"));
+            None
+        }
+    }
 }
 
 /// Probes one candidate and closes the connection.

@@ -23,8 +23,10 @@ pub mod ispdb;
 use super::autodetect;
 use super::lookup;
 use super::model::{CheckId, Outcome, Status, TranscriptLine};
-use super::smtp::Tape;
+use super::session::Caps;
+use super::smtp::{Session, SmtpError, Tape};
 use super::tls::TlsSetup;
+use crate::reply::Reply;
 use crate::settings::{Password, Security, Settings};
 use base64::Engine;
 use hickory_resolver::TokioResolver;
@@ -66,6 +68,21 @@ impl SourceKind {
             SourceKind::Mx => "MX",
             SourceKind::Guess => "port guess",
         }
+    }
+
+    /// The kind as a report's details name it (`"srv"`, `"well-known"`…),
+    /// so that a front end reading an outcome can label its sources.
+    pub fn from_name(name: &str) -> Option<SourceKind> {
+        Some(match name {
+            "autoconfig" => SourceKind::Autoconfig,
+            "well-known" => SourceKind::WellKnown,
+            "ispdb" => SourceKind::Ispdb,
+            "preset" => SourceKind::Preset,
+            "srv" => SourceKind::Srv,
+            "mx" => SourceKind::Mx,
+            "guess" => SourceKind::Guess,
+            _ => return None,
+        })
     }
 }
 
@@ -364,20 +381,60 @@ fn db_declared(s: &ispdb::DbServer, email: &str) -> Result<Declared, String> {
     })
 }
 
+/// What one discovery run works with: the address and the network set-up,
+/// made once and shared by every step.
+struct Run<'a> {
+    opts: &'a Options,
+    email: String,
+    domain: String,
+    helo: String,
+    timeout: Duration,
+    resolver: Option<TokioResolver>,
+    setup: Option<TlsSetup>,
+    /// When the run began: transcript times count from here.
+    start: Instant,
+}
+
+/// The RFC 6186 names asked for: the service label, the security the
+/// service implies and the kind of server it names.
+const SRV_NAMES: [(&str, Security, &str); 5] = [
+    ("_submissions._tcp", Security::Tls, "smtp"),
+    ("_submission._tcp", Security::Starttls, "smtp"),
+    ("_imaps._tcp", Security::Tls, "imap"),
+    ("_imap._tcp", Security::Starttls, "imap"),
+    ("_pop3s._tcp", Security::Tls, "pop3"),
+];
+
+/// One SRV lookup: the record name asked and its answer.
+type SrvAnswer = (String, Result<Vec<autodetect::SrvTarget>, String>);
+
+/// One autoconfig fetch: which source, its URL and the file or a report.
+type ConfigAnswer = (
+    SourceKind,
+    String,
+    Result<autoconfig::ConfigFile, (String, String)>,
+);
+
+/// What the DNS and HTTPS sources answered, before any is merged.
+struct NetAnswers {
+    mx: lookup::Lookup<Vec<(u16, String)>>,
+    srv: Vec<(SrvAnswer, (&'static str, Security, &'static str))>,
+    configs: Vec<ConfigAnswer>,
+}
+
 /// Fetches one autoconfig URL and parses it. Returns the file or a report.
 async fn fetch_config(
+    run: &Run<'_>,
     r: &TokioResolver,
     setup: &TlsSetup,
-    timeout: Duration,
     host: &str,
     path: &str,
-    port: u16,
-    email: &str,
 ) -> Result<autoconfig::ConfigFile, (String, String)> {
     let ip = candidates::address(Some(r), host)
         .await
         .map_err(|e| ("none".to_string(), e))?;
-    let got = http::get(SocketAddr::new(ip, port), host, path, setup, timeout)
+    let addr = SocketAddr::new(ip, run.opts.https_port);
+    let got = http::get(addr, host, path, setup, run.timeout)
         .await
         .map_err(|e| ("error".to_string(), e))?;
     if (300..400).contains(&got.status) {
@@ -392,11 +449,16 @@ async fn fetch_config(
     if got.status != 200 {
         return Err(("none".into(), format!("HTTP status {}", got.status)));
     }
-    autoconfig::parse(&got.body, email).map_err(|e| ("refused".to_string(), e))
+    autoconfig::parse(&got.body, &run.email).map_err(|e| ("refused".to_string(), e))
 }
 
 /// Runs discovery for `settings.account` with the resolver, CA file and
 /// timeout of `settings`. Never logs in.
+///
+/// The steps run in a fixed order so that the sources' reports, the
+/// warnings and the suggestions always come out in the same order: the
+/// shipped database, the autoconfig files, SRV, MX, port guesses; then
+/// every suggestion is probed and the candidates are ranked.
 pub async fn discover(settings: &Settings, opts: &Options) -> Discovery {
     let start = Instant::now();
     let email = settings.account.trim().to_string();
@@ -412,41 +474,68 @@ pub async fn discover(settings: &Settings, opts: &Options) -> Discovery {
         }
     };
     out.domain = domain.clone();
-    let timeout = settings.timeout();
+    let run = prepare(settings, opts, email, domain, start, &mut out.warnings);
+    let mut col = Collector {
+        email: run.email.clone(),
+        local,
+        list: Vec::new(),
+    };
+    from_database(&run, &mut col, &mut out);
+    let answers = network_sources(&run).await;
+    merge_configs(&run, &mut col, &mut out, answers.configs);
+    let srv_not_offered = merge_srv(&run, &mut col, &mut out, answers.srv);
+    merge_mx(&run, &mut col, &mut out, answers.mx);
+    add_guesses(&run, &mut col, &mut out, srv_not_offered).await;
+    probe_and_rank(&run, col.list, &mut out).await;
+    out
+}
+
+/// The resolver and TLS set-up of a run. What cannot be set up becomes a
+/// warning and the sources that need it are skipped: the others still
+/// count.
+fn prepare<'a>(
+    settings: &Settings,
+    opts: &'a Options,
+    email: String,
+    domain: String,
+    start: Instant,
+    warnings: &mut Vec<String>,
+) -> Run<'a> {
     let resolver = match super::dns::resolver(settings) {
         Ok((r, _)) => Some(r),
         Err(e) => {
-            out.warnings.push(format!("no DNS lookups: {e}"));
+            warnings.push(format!("no DNS lookups: {e}"));
             None
         }
     };
     let setup = match TlsSetup::load(settings.ca_file.as_deref()) {
         Ok(s) => Some(s),
         Err(e) => {
-            out.warnings.push(format!("no TLS: {e}"));
+            warnings.push(format!("no TLS: {e}"));
             None
         }
     };
-    let mut col = Collector {
-        email: email.clone(),
-        local,
-        list: Vec::new(),
-    };
+    Run {
+        opts,
+        email,
+        domain,
+        helo: settings.helo.clone(),
+        timeout: settings.timeout(),
+        resolver,
+        setup,
+        start,
+    }
+}
 
-    // The database and the presets need no network.
-    let db = ispdb::ispdb();
-    let mut oauth: Option<OauthOnly> = None;
-    if let Some(p) = db.for_domain(&domain) {
+/// The shipped provider database and the presets: they need no network,
+/// so they name the provider (and whether it takes only OAuth2) first.
+fn from_database(run: &Run<'_>, col: &mut Collector, out: &mut Discovery) {
+    let domain = &run.domain;
+    if let Some(p) = ispdb::ispdb().for_domain(domain) {
         out.provider = Some(p.name.clone());
-        add_db(
-            &mut col,
-            &mut out,
-            p,
-            &email,
-            &format!("{} ({domain})", p.name),
-        );
+        add_db(col, out, p, &run.email, &format!("{} ({domain})", p.name));
         if p.oauth_only() {
-            oauth = Some(OauthOnly {
+            out.oauth_only = Some(OauthOnly {
                 provider: p.name.clone(),
                 docs: p.docs.clone(),
                 via: format!("the provider database lists {domain}"),
@@ -459,8 +548,8 @@ pub async fn discover(settings: &Settings, opts: &Options) -> Discovery {
             format!("{domain} is not listed"),
         ));
     }
-    if let Some((name, server, _)) = ispdb::preset_for_domain(&domain)
-        && let Ok(d) = db_declared(&server, &email)
+    if let Some((name, server, _)) = ispdb::preset_for_domain(domain)
+        && let Ok(d) = db_declared(&server, &run.email)
     {
         out.provider.get_or_insert(name.clone());
         col.add(
@@ -472,124 +561,90 @@ pub async fn discover(settings: &Settings, opts: &Options) -> Discovery {
         );
         out.sources.push(report(SourceKind::Preset, "found", name));
     }
+}
 
-    // DNS and HTTPS sources, all at once.
-    let (mx, srvs, configs) = match (&resolver, &setup) {
-        (Some(r), _) => {
-            let srv_names = [
-                ("_submissions._tcp", Security::Tls, "smtp"),
-                ("_submission._tcp", Security::Starttls, "smtp"),
-                ("_imaps._tcp", Security::Tls, "imap"),
-                ("_imap._tcp", Security::Starttls, "imap"),
-                ("_pop3s._tcp", Security::Tls, "pop3"),
-            ];
-            let srv_futs: Vec<_> = srv_names
-                .iter()
-                .map(|(svc, _, _)| {
-                    let name = format!("{svc}.{domain}");
-                    async move { (name.clone(), autodetect::srv(r, &name).await) }
-                })
-                .collect();
-            let ac_host = format!("autoconfig.{domain}");
-            let ac_path = format!("/mail/config-v1.1.xml?emailaddress={}", url_encode(&email));
-            let wk_path = "/.well-known/autoconfig/mail/config-v1.1.xml".to_string();
-            let configs = async {
-                match (&setup, opts.autoconfig) {
-                    (Some(setup), true) => {
-                        let (a, b) = tokio::join!(
-                            fetch_config(
-                                r,
-                                setup,
-                                timeout,
-                                &ac_host,
-                                &ac_path,
-                                opts.https_port,
-                                &email
-                            ),
-                            fetch_config(
-                                r,
-                                setup,
-                                timeout,
-                                &domain,
-                                &wk_path,
-                                opts.https_port,
-                                &email
-                            ),
-                        );
-                        vec![
-                            (
-                                SourceKind::Autoconfig,
-                                format!("https://{ac_host}{ac_path}"),
-                                a,
-                            ),
-                            (
-                                SourceKind::WellKnown,
-                                format!("https://{domain}{wk_path}"),
-                                b,
-                            ),
-                        ]
-                    }
-                    _ => Vec::new(),
-                }
-            };
-            let (mx, srvs, configs) =
-                tokio::join!(lookup::mx(r, &domain), super::join_all(srv_futs), configs);
-            (
-                mx,
-                srvs.into_iter().zip(srv_names).collect::<Vec<_>>(),
-                configs,
-            )
-        }
-        (None, _) => (Ok(Vec::new()), Vec::new(), Vec::new()),
+/// Asks the DNS and HTTPS sources all at once (MX, the SRV names, both
+/// autoconfig locations), so that the slowest one bounds the wait rather
+/// than their sum. Without a resolver none of them can be asked.
+async fn network_sources(run: &Run<'_>) -> NetAnswers {
+    let Some(r) = &run.resolver else {
+        return NetAnswers {
+            mx: Ok(Vec::new()),
+            srv: Vec::new(),
+            configs: Vec::new(),
+        };
     };
+    let (mx, srv, configs) = tokio::join!(
+        lookup::mx(r, &run.domain),
+        srv_lookups(r, &run.domain),
+        fetch_configs(run, r)
+    );
+    NetAnswers {
+        mx,
+        srv: srv.into_iter().zip(SRV_NAMES).collect(),
+        configs,
+    }
+}
 
+/// The records of every name in [`SRV_NAMES`], in that order.
+async fn srv_lookups(r: &TokioResolver, domain: &str) -> Vec<SrvAnswer> {
+    let futs: Vec<_> = SRV_NAMES
+        .iter()
+        .map(|(svc, _, _)| {
+            let name = format!("{svc}.{domain}");
+            async move {
+                let found = autodetect::srv(r, &name).await;
+                (name, found)
+            }
+        })
+        .collect();
+    super::join_all(futs).await
+}
+
+/// Both autoconfig files for the address, fetched at once; none when TLS
+/// cannot be set up (the files are only trusted over HTTPS) or the caller
+/// turned autoconfig off.
+async fn fetch_configs(run: &Run<'_>, r: &TokioResolver) -> Vec<ConfigAnswer> {
+    let (Some(setup), true) = (&run.setup, run.opts.autoconfig) else {
+        return Vec::new();
+    };
+    let domain = &run.domain;
+    let ac_host = format!("autoconfig.{domain}");
+    let ac_path = format!(
+        "/mail/config-v1.1.xml?emailaddress={}",
+        url_encode(&run.email)
+    );
+    let wk_path = "/.well-known/autoconfig/mail/config-v1.1.xml";
+    let (a, b) = tokio::join!(
+        fetch_config(run, r, setup, &ac_host, &ac_path),
+        fetch_config(run, r, setup, domain, wk_path),
+    );
+    vec![
+        (
+            SourceKind::Autoconfig,
+            format!("https://{ac_host}{ac_path}"),
+            a,
+        ),
+        (
+            SourceKind::WellKnown,
+            format!("https://{domain}{wk_path}"),
+            b,
+        ),
+    ]
+}
+
+/// Merges what the autoconfig fetches brought; a failed or refused fetch
+/// is reported (and a refusal warned about: someone serves a file that
+/// mail programs would misread).
+fn merge_configs(
+    run: &Run<'_>,
+    col: &mut Collector,
+    out: &mut Discovery,
+    configs: Vec<ConfigAnswer>,
+) {
     for (kind, url, res) in configs {
         match res {
-            Ok(file) => {
-                let for_us = file.domains.is_empty() || file.domains.contains(&domain);
-                if !for_us {
-                    out.sources.push(report(
-                        kind,
-                        "refused",
-                        format!(
-                            "{url} describes {} , not {domain}: not used",
-                            file.domains.join(", ")
-                        ),
-                    ));
-                    out.warnings.push(format!(
-                        "The autoconfig file at {url} is for {}, not for {domain}; it was not used.",
-                        file.domains.join(", ")
-                    ));
-                    continue;
-                }
-                for d in &file.outgoing {
-                    col.add(
-                        d,
-                        Source {
-                            kind,
-                            detail: url.clone(),
-                        },
-                    );
-                }
-                for d in &file.incoming {
-                    add_incoming(&mut out.incoming, d.clone());
-                }
-                for r in &file.refused {
-                    out.warnings.push(format!("{url}: left out {r}"));
-                }
-                if let Some(n) = &file.display_name {
-                    out.provider.get_or_insert(n.clone());
-                }
-                out.sources.push(report(
-                    kind,
-                    if file.outgoing.is_empty() {
-                        "none"
-                    } else {
-                        "found"
-                    },
-                    format!("{url}: {} outgoing server(s)", file.outgoing.len()),
-                ));
-            }
+            Ok(file) => merge_config_file(run, col, out, kind, &url, &file),
             Err((result, why)) => {
                 if result == "refused" {
                     out.warnings.push(format!("{url}: {why}"));
@@ -599,154 +654,244 @@ pub async fn discover(settings: &Settings, opts: &Options) -> Discovery {
             }
         }
     }
+}
 
-    let mut srv_not_offered = false;
-    for ((name, res), (_, security, kind)) in srvs {
+/// Adds one autoconfig file's servers, unless the file says it is for
+/// other domains: then it is a wrong file and only reported.
+fn merge_config_file(
+    run: &Run<'_>,
+    col: &mut Collector,
+    out: &mut Discovery,
+    kind: SourceKind,
+    url: &str,
+    file: &autoconfig::ConfigFile,
+) {
+    let domain = &run.domain;
+    if !(file.domains.is_empty() || file.domains.contains(domain)) {
+        let others = file.domains.join(", ");
+        out.sources.push(report(
+            kind,
+            "refused",
+            format!("{url} describes {others} , not {domain}: not used"),
+        ));
+        out.warnings.push(format!(
+            "The autoconfig file at {url} is for {others}, not for {domain}; it was not used."
+        ));
+        return;
+    }
+    for d in &file.outgoing {
+        let detail = url.to_string();
+        col.add(d, Source { kind, detail });
+    }
+    for d in &file.incoming {
+        add_incoming(&mut out.incoming, d.clone());
+    }
+    for r in &file.refused {
+        out.warnings.push(format!("{url}: left out {r}"));
+    }
+    if let Some(n) = &file.display_name {
+        out.provider.get_or_insert(n.clone());
+    }
+    let result = if file.outgoing.is_empty() {
+        "none"
+    } else {
+        "found"
+    };
+    let detail = format!("{url}: {} outgoing server(s)", file.outgoing.len());
+    out.sources.push(report(kind, result, detail));
+}
+
+/// Merges the SRV answers. Returns whether the domain says (target ".")
+/// that it offers no mail submission, so that no port is guessed.
+fn merge_srv(
+    run: &Run<'_>,
+    col: &mut Collector,
+    out: &mut Discovery,
+    srv: Vec<(SrvAnswer, (&'static str, Security, &'static str))>,
+) -> bool {
+    let mut not_offered = false;
+    for ((name, res), (_, security, kind)) in srv {
         match res {
-            Ok(list) if list.is_empty() => {
-                out.sources.push(report(
-                    SourceKind::Srv,
-                    "none",
-                    format!("{name}: no record"),
-                ));
-            }
-            Ok(list) => {
-                if list.iter().all(|t| t.not_offered()) {
-                    srv_not_offered |= kind == "smtp";
-                    out.sources.push(report(
-                        SourceKind::Srv,
-                        "found",
-                        format!(
-                            "{name}: target \".\" — the domain says this service is not offered"
-                        ),
-                    ));
-                    continue;
-                }
-                for t in list.iter().filter(|t| !t.not_offered()).take(4) {
-                    if !autoconfig::valid_host(&t.host) {
-                        continue;
-                    }
-                    let d = Declared {
-                        kind: kind.to_string(),
-                        host: t.host.clone(),
-                        port: t.port,
-                        security,
-                        auth: Vec::new(),
-                        username_pattern: String::new(),
-                        username: email.clone(),
-                    };
-                    if kind == "smtp" {
-                        col.add(
-                            &d,
-                            Source {
-                                kind: SourceKind::Srv,
-                                detail: name.clone(),
-                            },
-                        );
-                    } else {
-                        add_incoming(&mut out.incoming, d);
-                    }
-                }
+            Ok(list) if list.is_empty() => out.sources.push(report(
+                SourceKind::Srv,
+                "none",
+                format!("{name}: no record"),
+            )),
+            Ok(list) if list.iter().all(|t| t.not_offered()) => {
+                not_offered |= kind == "smtp";
                 out.sources.push(report(
                     SourceKind::Srv,
                     "found",
-                    format!(
-                        "{name}: {}",
-                        list.iter()
-                            .map(|t| if t.not_offered() {
-                                ".".to_string()
-                            } else {
-                                format!("{}:{}", t.host, t.port)
-                            })
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
+                    format!("{name}: target \".\" — the domain says this service is not offered"),
                 ));
             }
+            Ok(list) => merge_srv_targets(run, col, out, &name, &list, (security, kind)),
             Err(e) => out.sources.push(report(SourceKind::Srv, "error", e)),
         }
     }
+    not_offered
+}
 
-    match mx {
-        Ok(list) => {
-            out.mx_hosts = list
-                .into_iter()
-                .map(|(_, h)| h.trim_end_matches('.').to_ascii_lowercase())
-                .filter(|h| !h.is_empty() && h != ".")
-                .take(8)
-                .collect();
-            let mut named = false;
-            if let Some((p, matched)) = out.mx_hosts.iter().find_map(|h| db.for_mx_host(h)) {
-                named = true;
-                out.provider.get_or_insert(p.name.clone());
-                let detail = format!("MX under {matched}: {}", p.name);
-                for s in &p.smtp {
-                    if let Ok(d) = db_declared(s, &email) {
-                        col.add(
-                            &d,
-                            Source {
-                                kind: SourceKind::Mx,
-                                detail: detail.clone(),
-                            },
-                        );
-                    }
-                }
-                if oauth.is_none() && p.oauth_only() {
-                    oauth = Some(OauthOnly {
-                        provider: p.name.clone(),
-                        docs: p.docs.clone(),
-                        via: format!("the domain's mail (MX) is handled by {}", p.name),
-                    });
-                }
-                out.sources.push(report(SourceKind::Mx, "found", detail));
-            }
-            if let Some((name, server, _)) = ispdb::preset_for_mx(&out.mx_hosts)
-                && let Ok(d) = db_declared(&server, &email)
-            {
-                named = true;
-                out.provider.get_or_insert(name.clone());
-                col.add(
-                    &d,
-                    Source {
-                        kind: SourceKind::Mx,
-                        detail: format!("MX: {name}"),
-                    },
-                );
-                out.sources
-                    .push(report(SourceKind::Mx, "found", format!("MX: {name}")));
-            }
-            if !named {
-                out.sources.push(report(
-                    SourceKind::Mx,
-                    if out.mx_hosts.is_empty() {
-                        "none"
-                    } else {
-                        "found"
-                    },
-                    if out.mx_hosts.is_empty() {
-                        "no MX hosts".to_string()
-                    } else {
-                        format!("MX {} (no known provider)", out.mx_hosts.join(", "))
-                    },
-                ));
-            }
+/// Adds the targets of one SRV name (at most 4, host names only):
+/// submission targets become suggestions, mail-reading ones are listed as
+/// incoming servers.
+fn merge_srv_targets(
+    run: &Run<'_>,
+    col: &mut Collector,
+    out: &mut Discovery,
+    name: &str,
+    list: &[autodetect::SrvTarget],
+    (security, kind): (Security, &str),
+) {
+    for t in list.iter().filter(|t| !t.not_offered()).take(4) {
+        if !autoconfig::valid_host(&t.host) {
+            continue;
         }
-        Err((kind, _)) => out.sources.push(report(
-            SourceKind::Mx,
-            if matches!(
-                kind,
-                super::dns::LookupFailure::NoSuchName | super::dns::LookupFailure::NoRecords
-            ) {
-                "none"
-            } else {
-                "error"
-            },
-            format!("MX {domain}: {}", kind.as_str()),
-        )),
+        let d = Declared {
+            kind: kind.to_string(),
+            host: t.host.clone(),
+            port: t.port,
+            security,
+            auth: Vec::new(),
+            username_pattern: String::new(),
+            username: run.email.clone(),
+        };
+        if kind == "smtp" {
+            let detail = name.to_string();
+            col.add(
+                &d,
+                Source {
+                    kind: SourceKind::Srv,
+                    detail,
+                },
+            );
+        } else {
+            add_incoming(&mut out.incoming, d);
+        }
     }
+    let targets: Vec<String> = list
+        .iter()
+        .map(|t| {
+            if t.not_offered() {
+                ".".to_string()
+            } else {
+                format!("{}:{}", t.host, t.port)
+            }
+        })
+        .collect();
+    let detail = format!("{name}: {}", targets.join(", "));
+    out.sources.push(report(SourceKind::Srv, "found", detail));
+}
 
-    // Port guessing on the hosts named so far, or the usual ones; not when
-    // the domain's SRV records say it offers no submission at all.
+/// Records the MX hosts and adds the provider behind them (the database's
+/// settings, then a preset's). A failed lookup is only reported: the MX is
+/// a hint, not a requirement.
+fn merge_mx(
+    run: &Run<'_>,
+    col: &mut Collector,
+    out: &mut Discovery,
+    mx: lookup::Lookup<Vec<(u16, String)>>,
+) {
+    let list = match mx {
+        Ok(list) => list,
+        Err((kind, _)) => {
+            let result = match kind {
+                super::dns::LookupFailure::NoSuchName | super::dns::LookupFailure::NoRecords => {
+                    "none"
+                }
+                _ => "error",
+            };
+            let detail = format!("MX {}: {}", run.domain, kind.as_str());
+            out.sources.push(report(SourceKind::Mx, result, detail));
+            return;
+        }
+    };
+    out.mx_hosts = list
+        .into_iter()
+        .map(|(_, h)| h.trim_end_matches('.').to_ascii_lowercase())
+        .filter(|h| !h.is_empty() && h != ".")
+        .take(8)
+        .collect();
+    // Both are asked: the database and a preset may each add settings.
+    let by_database = mx_database(run, col, out);
+    let by_preset = mx_preset(run, col, out);
+    if by_database || by_preset {
+        return;
+    }
+    let (result, detail) = if out.mx_hosts.is_empty() {
+        ("none", "no MX hosts".to_string())
+    } else {
+        let hosts = out.mx_hosts.join(", ");
+        ("found", format!("MX {hosts} (no known provider)"))
+    };
+    out.sources.push(report(SourceKind::Mx, result, detail));
+}
+
+/// The database's provider for the MX hosts, if any: its servers are
+/// added, and an OAuth2-only provider is noted unless the domain itself
+/// already named one. Returns whether a provider was found.
+fn mx_database(run: &Run<'_>, col: &mut Collector, out: &mut Discovery) -> bool {
+    let db = ispdb::ispdb();
+    let Some((p, matched)) = out.mx_hosts.iter().find_map(|h| db.for_mx_host(h)) else {
+        return false;
+    };
+    out.provider.get_or_insert(p.name.clone());
+    let detail = format!("MX under {matched}: {}", p.name);
+    for s in &p.smtp {
+        if let Ok(d) = db_declared(s, &run.email) {
+            let detail = detail.clone();
+            col.add(
+                &d,
+                Source {
+                    kind: SourceKind::Mx,
+                    detail,
+                },
+            );
+        }
+    }
+    if out.oauth_only.is_none() && p.oauth_only() {
+        out.oauth_only = Some(OauthOnly {
+            provider: p.name.clone(),
+            docs: p.docs.clone(),
+            via: format!("the domain's mail (MX) is handled by {}", p.name),
+        });
+    }
+    out.sources.push(report(SourceKind::Mx, "found", detail));
+    true
+}
+
+/// A preset whose provider handles the MX hosts, if any. Returns whether
+/// one was found.
+fn mx_preset(run: &Run<'_>, col: &mut Collector, out: &mut Discovery) -> bool {
+    let Some((name, server, _)) = ispdb::preset_for_mx(&out.mx_hosts) else {
+        return false;
+    };
+    let Ok(d) = db_declared(&server, &run.email) else {
+        return false;
+    };
+    out.provider.get_or_insert(name.clone());
+    let detail = format!("MX: {name}");
+    col.add(
+        &d,
+        Source {
+            kind: SourceKind::Mx,
+            detail: detail.clone(),
+        },
+    );
+    out.sources.push(report(SourceKind::Mx, "found", detail));
+    true
+}
+
+/// Port guessing on the hosts named so far, or on the MX and the usual
+/// `smtp.`/`mail.` hosts when no source named one; not when the domain's
+/// SRV records say it offers no submission at all (a guess would contradict
+/// what the domain publishes).
+async fn add_guesses(
+    run: &Run<'_>,
+    col: &mut Collector,
+    out: &mut Discovery,
+    srv_not_offered: bool,
+) {
     let mut hosts: Vec<(String, String)> = Vec::new();
     for s in &col.list {
         if !hosts.iter().any(|(h, _)| *h == s.host) {
@@ -755,80 +900,102 @@ pub async fn discover(settings: &Settings, opts: &Options) -> Discovery {
     }
     if hosts.is_empty() && srv_not_offered {
         out.warnings.push(format!(
-            "{domain} publishes SRV records saying it offers no mail submission (target \".\"); no port was guessed"
+            "{} publishes SRV records saying it offers no mail submission (target \".\"); no port was guessed",
+            run.domain
         ));
     } else if hosts.is_empty() {
-        let mut guess_hosts: Vec<String> = Vec::new();
-        guess_hosts.extend(out.mx_hosts.iter().take(2).cloned());
-        for h in [format!("smtp.{domain}"), format!("mail.{domain}")] {
-            if !guess_hosts.contains(&h) {
-                guess_hosts.push(h);
-            }
-        }
-        // Only hosts that exist are guessed on.
-        let found = super::join_all(
-            guess_hosts
-                .iter()
-                .map(|h| candidates::address(resolver.as_ref(), h))
-                .collect(),
-        )
-        .await;
-        for (h, a) in guess_hosts.into_iter().zip(found) {
-            match a {
-                Ok(_) => hosts.push((h, email.clone())),
-                Err(e) => out.sources.push(report(SourceKind::Guess, "none", e)),
-            }
-        }
+        hosts = usual_hosts(run, out).await;
     }
     for (h, username) in hosts.iter().take(4) {
-        for &(port, security) in &opts.guess_ports {
-            let d = Declared {
-                kind: "smtp".into(),
-                host: h.clone(),
-                port,
-                security,
-                auth: Vec::new(),
-                username_pattern: String::new(),
-                username: username.clone(),
-            };
-            if !col
-                .list
-                .iter()
-                .any(|s| s.host == d.host && s.port == d.port)
-            {
-                col.add(
-                    &d,
-                    Source {
-                        kind: SourceKind::Guess,
-                        detail: format!("{h}:{port}"),
-                    },
-                );
-            }
+        guess_ports(run.opts, col, h, username);
+    }
+}
+
+/// The first two MX hosts and `smtp.`/`mail.` under the domain, those that
+/// exist in DNS (a host without an address is reported, not guessed on),
+/// each with the full address as the username.
+async fn usual_hosts(run: &Run<'_>, out: &mut Discovery) -> Vec<(String, String)> {
+    let domain = &run.domain;
+    let mut guess_hosts: Vec<String> = Vec::new();
+    guess_hosts.extend(out.mx_hosts.iter().take(2).cloned());
+    for h in [format!("smtp.{domain}"), format!("mail.{domain}")] {
+        if !guess_hosts.contains(&h) {
+            guess_hosts.push(h);
         }
     }
-
-    // The declared settings first, then the guesses; at most the limit.
-    let mut list = col.list;
-    list.sort_by_key(|s| s.sources.iter().map(|x| x.kind).min());
-    if list.len() > opts.max_candidates {
-        out.not_probed = list.len() - opts.max_candidates;
-        list.truncate(opts.max_candidates);
+    let found = super::join_all(
+        guess_hosts
+            .iter()
+            .map(|h| candidates::address(run.resolver.as_ref(), h))
+            .collect(),
+    )
+    .await;
+    let mut hosts = Vec::new();
+    for (h, a) in guess_hosts.into_iter().zip(found) {
+        match a {
+            Ok(_) => hosts.push((h, run.email.clone())),
+            Err(e) => out.sources.push(report(SourceKind::Guess, "none", e)),
+        }
     }
-    let helo = settings.helo.clone();
+    hosts
+}
+
+/// Adds the usual ports of one host as guesses, skipping a port some source
+/// already declared (whatever its security: the source knows better).
+fn guess_ports(opts: &Options, col: &mut Collector, host: &str, username: &str) {
+    for &(port, security) in &opts.guess_ports {
+        if col.list.iter().any(|s| s.host == host && s.port == port) {
+            continue;
+        }
+        let d = Declared {
+            kind: "smtp".into(),
+            host: host.to_string(),
+            port,
+            security,
+            auth: Vec::new(),
+            username_pattern: String::new(),
+            username: username.to_string(),
+        };
+        let detail = format!("{host}:{port}");
+        col.add(
+            &d,
+            Source {
+                kind: SourceKind::Guess,
+                detail,
+            },
+        );
+    }
+}
+
+/// Probes the suggestions without logging in, all at once, and ranks them
+/// best first. The declared settings go before the guesses, so that when
+/// there are more than the limit it is guesses that are left unprobed.
+async fn probe_and_rank(run: &Run<'_>, mut list: Vec<Suggestion>, out: &mut Discovery) {
+    list.sort_by_key(|s| s.sources.iter().map(|x| x.kind).min());
+    if list.len() > run.opts.max_candidates {
+        out.not_probed = list.len() - run.opts.max_candidates;
+        list.truncate(run.opts.max_candidates);
+    }
     let futs: Vec<_> = list
         .into_iter()
-        .map(|s| candidates::probe(s, resolver.as_ref(), setup.as_ref(), timeout, &helo, start))
+        .map(|s| {
+            candidates::probe(
+                s,
+                run.resolver.as_ref(),
+                run.setup.as_ref(),
+                run.timeout,
+                &run.helo,
+                run.start,
+            )
+        })
         .collect();
-    let probed = super::join_all(futs).await;
     let mut cands: Vec<Candidate> = Vec::new();
-    for (c, lines) in probed {
+    for (c, lines) in super::join_all(futs).await {
         out.transcript.extend(lines);
         cands.push(c);
     }
     cands.sort_by_key(Candidate::rank_key);
     out.candidates = cands;
-    out.oauth_only = oauth;
-    out
 }
 
 fn add_db(
@@ -932,47 +1099,18 @@ pub async fn login_once(
         reply: None,
         note: String::new(),
     };
-    if let Some(o) = &discovery.oauth_only {
-        res.note = format!(
-            "{} accepts only OAuth2 (modern sign-in) on SMTP: no password was tried",
-            o.provider
-        );
+    if let Some(why) = no_login_reason(discovery, password) {
+        res.note = why;
         return (res, Vec::new());
     }
-    if password.is_empty() {
-        res.note = "no password given".into();
-        return (res, Vec::new());
-    }
-    let resolver = super::dns::resolver(settings).ok().map(|(r, _)| r);
-    let setup = TlsSetup::load(settings.ca_file.as_deref()).ok();
-    let timeout = settings.timeout();
-    let (probe, sess) = candidates::open(
-        &cand.setting,
-        resolver.as_ref(),
-        setup.as_ref(),
-        timeout,
-        &settings.helo,
-        Instant::now(),
-    )
-    .await;
-    let Some((mut sess, caps)) = sess else {
-        res.note = format!(
-            "could not reach the login step: {}",
-            probe.note.unwrap_or_else(|| probe.state.clone())
-        );
-        return (res, Vec::new());
+    let (mut sess, caps) = match open_for_login(settings, cand).await {
+        Ok(x) => x,
+        Err((why, lines)) => {
+            res.note = why;
+            return (res, lines);
+        }
     };
-    if !(probe.encrypted && probe.cert_ok == Some(true)) {
-        res.note =
-            "the connection is not encrypted with a valid certificate: no password was sent".into();
-        sess.quit_nowait().await;
-        return (res, sess.tape.take());
-    }
-    let mech = if caps.auth.iter().any(|m| m == "PLAIN") {
-        "PLAIN"
-    } else if caps.auth.iter().any(|m| m == "LOGIN") {
-        "LOGIN"
-    } else {
+    let Some(mech) = password_mechanism(&caps.auth) else {
         res.note = format!(
             "the server offers no password login (AUTH {})",
             caps.auth.join(" ")
@@ -980,41 +1118,17 @@ pub async fn login_once(
         sess.quit_nowait().await;
         return (res, sess.tape.take());
     };
-    let login = cand.setting.username.clone();
+    let login = cand.setting.username.as_str();
     let pw = password.expose();
     sess.tape.add_secret(pw);
-    let b64 = |t: &str| base64::engine::general_purpose::STANDARD.encode(t);
     sess.tape.add_secret(&b64(pw));
     res.mechanism = Some(mech.to_string());
     res.attempted = true;
-    let answer = async {
-        if mech == "PLAIN" {
-            let payload = b64(&format!("\0{login}\0{pw}"));
-            sess.tape.add_secret(&payload);
-            sess.send_secret(&format!("AUTH PLAIN {payload}"), "AUTH PLAIN [redacted]")
-                .await?;
-            let r = sess.read_reply().await?;
-            if r.code == 334 {
-                // Never send the secret twice: cancel.
-                sess.send("*").await?;
-                return sess.read_reply().await;
-            }
-            Ok(r)
-        } else {
-            let r = sess.command("AUTH LOGIN").await?;
-            if r.code != 334 {
-                return Ok(r);
-            }
-            sess.send_secret(&b64(&login), "[redacted]").await?;
-            let r = sess.read_reply().await?;
-            if r.code != 334 {
-                return Ok(r);
-            }
-            sess.send_secret(&b64(pw), "[redacted]").await?;
-            sess.read_reply().await
-        }
-    }
-    .await;
+    let answer = if mech == "PLAIN" {
+        auth_plain(&mut sess, login, pw).await
+    } else {
+        auth_login(&mut sess, login, pw).await
+    };
     match answer {
         Ok(r) => {
             res.ok = r.code == 235;
@@ -1029,6 +1143,96 @@ pub async fn login_once(
     }
     sess.quit().await;
     (res, sess.tape.take())
+}
+
+/// Why no password may be sent at all, before connecting: a provider that
+/// takes only OAuth2 would count a password try against the account.
+fn no_login_reason(discovery: &Discovery, password: &Password) -> Option<String> {
+    if let Some(o) = &discovery.oauth_only {
+        return Some(format!(
+            "{} accepts only OAuth2 (modern sign-in) on SMTP: no password was tried",
+            o.provider
+        ));
+    }
+    if password.is_empty() {
+        return Some("no password given".into());
+    }
+    None
+}
+
+/// Opens the candidate up to the login step. Refuses (quitting, with the
+/// lines so far) when the connection is not encrypted with a valid
+/// certificate: a password must never cross a connection anyone could read
+/// or intercept.
+async fn open_for_login(
+    settings: &Settings,
+    cand: &Candidate,
+) -> Result<(Session, Caps), (String, Vec<TranscriptLine>)> {
+    let resolver = super::dns::resolver(settings).ok().map(|(r, _)| r);
+    let setup = TlsSetup::load(settings.ca_file.as_deref()).ok();
+    let (probe, sess) = candidates::open(
+        &cand.setting,
+        resolver.as_ref(),
+        setup.as_ref(),
+        settings.timeout(),
+        &settings.helo,
+        Instant::now(),
+    )
+    .await;
+    let Some((mut sess, caps)) = sess else {
+        let why = probe.note.unwrap_or_else(|| probe.state.clone());
+        return Err((format!("could not reach the login step: {why}"), Vec::new()));
+    };
+    if !(probe.encrypted && probe.cert_ok == Some(true)) {
+        sess.quit_nowait().await;
+        return Err((
+            "the connection is not encrypted with a valid certificate: no password was sent".into(),
+            sess.tape.take(),
+        ));
+    }
+    Ok((sess, caps))
+}
+
+/// PLAIN when offered (one round trip), else LOGIN; None when the server
+/// offers neither password mechanism.
+fn password_mechanism(offered: &[String]) -> Option<&'static str> {
+    ["PLAIN", "LOGIN"]
+        .into_iter()
+        .find(|m| offered.iter().any(|o| o == m))
+}
+
+fn b64(t: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(t)
+}
+
+/// AUTH PLAIN with the initial response. A 334 (the server wants the
+/// response again) is cancelled: the secret is never sent twice.
+async fn auth_plain(sess: &mut Session, login: &str, pw: &str) -> Result<Reply, SmtpError> {
+    let payload = b64(&format!("\0{login}\0{pw}"));
+    sess.tape.add_secret(&payload);
+    sess.send_secret(&format!("AUTH PLAIN {payload}"), "AUTH PLAIN [redacted]")
+        .await?;
+    let r = sess.read_reply().await?;
+    if r.code == 334 {
+        sess.send("*").await?;
+        return sess.read_reply().await;
+    }
+    Ok(r)
+}
+
+/// AUTH LOGIN: username, then password, each only after a 334.
+async fn auth_login(sess: &mut Session, login: &str, pw: &str) -> Result<Reply, SmtpError> {
+    let r = sess.command("AUTH LOGIN").await?;
+    if r.code != 334 {
+        return Ok(r);
+    }
+    sess.send_secret(&b64(login), "[redacted]").await?;
+    let r = sess.read_reply().await?;
+    if r.code != 334 {
+        return Ok(r);
+    }
+    sess.send_secret(&b64(pw), "[redacted]").await?;
+    sess.read_reply().await
 }
 
 /// A redaction tape for callers that print a login's lines.
@@ -1050,10 +1254,10 @@ pub(super) async fn check(ctx: &super::Ctx) -> Outcome {
     o
 }
 
-/// The outcome of a discovery, with the working candidates in its details.
-pub fn outcome(d: &Discovery, settings: &Settings) -> Outcome {
-    let working: Vec<&Candidate> = d.working().collect();
-    let (status, summary) = if let Some(o) = &d.oauth_only {
+/// The status and one-line summary: OAuth2-only first (a password cannot
+/// work whatever the settings), then the best working candidate.
+fn summary(d: &Discovery, working: &[&Candidate]) -> (Status, String) {
+    if let Some(o) = &d.oauth_only {
         (
             Status::Warn,
             format!(
@@ -1091,7 +1295,13 @@ pub fn outcome(d: &Discovery, settings: &Settings) -> Outcome {
                 d.candidates.len()
             ),
         )
-    };
+    }
+}
+
+/// The outcome of a discovery, with the working candidates in its details.
+pub fn outcome(d: &Discovery, settings: &Settings) -> Outcome {
+    let working: Vec<&Candidate> = d.working().collect();
+    let (status, summary) = summary(d, &working);
     let matches = d.best().is_some_and(|b| {
         b.setting.host.eq_ignore_ascii_case(settings.server_name())
             && b.setting.port == settings.port
