@@ -15,6 +15,7 @@ pub mod diagnose;
 pub mod dnsmsg;
 pub mod exit;
 pub mod explain;
+pub mod fsread;
 pub mod logscan;
 pub mod printable;
 pub mod probe;

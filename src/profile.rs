@@ -53,51 +53,6 @@ const STALE_TMP: Duration = Duration::from_secs(60);
 /// How long a save waits for another process's save of the same profile.
 const LOCK_WAIT: Duration = Duration::from_secs(10);
 
-/// `O_NONBLOCK`, so opening a FIFO does not wait for a writer. The value
-/// differs between systems; where it is not listed here the file type is
-/// checked before the open as well.
-#[cfg(all(
-    target_os = "linux",
-    any(
-        target_arch = "x86_64",
-        target_arch = "x86",
-        target_arch = "aarch64",
-        target_arch = "arm",
-        target_arch = "riscv64",
-        target_arch = "s390x",
-        target_arch = "powerpc64",
-        target_arch = "loongarch64"
-    )
-))]
-const O_NONBLOCK: Option<i32> = Some(0o4000);
-#[cfg(any(
-    target_os = "macos",
-    target_os = "freebsd",
-    target_os = "openbsd",
-    target_os = "netbsd"
-))]
-const O_NONBLOCK: Option<i32> = Some(0x4);
-#[cfg(not(any(
-    all(
-        target_os = "linux",
-        any(
-            target_arch = "x86_64",
-            target_arch = "x86",
-            target_arch = "aarch64",
-            target_arch = "arm",
-            target_arch = "riscv64",
-            target_arch = "s390x",
-            target_arch = "powerpc64",
-            target_arch = "loongarch64"
-        )
-    ),
-    target_os = "macos",
-    target_os = "freebsd",
-    target_os = "openbsd",
-    target_os = "netbsd"
-)))]
-const O_NONBLOCK: Option<i32> = None;
-
 /// A saved profile: a name and the settings of one check.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Profile {
@@ -633,64 +588,15 @@ fn process_alive(pid: u32) -> bool {
     }
 }
 
-/// What a file that is not a regular file is, in words.
-fn kind_of(ft: fs::FileType) -> &'static str {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        if ft.is_fifo() {
-            return "a named pipe (FIFO)";
-        }
-        if ft.is_socket() {
-            return "a socket";
-        }
-        if ft.is_block_device() || ft.is_char_device() {
-            return "a device";
-        }
-    }
-    if ft.is_dir() {
-        "a directory"
-    } else if ft.is_symlink() {
-        "a symbolic link"
-    } else {
-        "not a regular file"
-    }
-}
-
-/// Opens a profile file for reading only if it is a regular file: the open
-/// never waits (a FIFO), and the type is that of the opened file.
+/// Opens a profile file for reading only if it is a regular file.
 fn open_regular(path: &Path) -> Result<File, ProfileError> {
-    let not_a_file = |ft: fs::FileType| ProfileError::NotAFile {
-        path: path.to_path_buf(),
-        what: kind_of(ft),
-    };
-    let mut opts = OpenOptions::new();
-    opts.read(true);
-    match O_NONBLOCK {
-        #[cfg(unix)]
-        Some(flag) => {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.custom_flags(flag);
-        }
-        _ => {
-            let meta = fs::metadata(path).map_err(|e| ProfileError::io(path, e))?;
-            if !meta.is_file() {
-                return Err(not_a_file(meta.file_type()));
-            }
-        }
-    }
-    let file = opts.open(path).map_err(|e| {
-        // A socket cannot be opened at all: say what it is.
-        match fs::metadata(path) {
-            Ok(m) if !m.is_file() => not_a_file(m.file_type()),
-            _ => ProfileError::io(path, e),
-        }
-    })?;
-    let meta = file.metadata().map_err(|e| ProfileError::io(path, e))?;
-    if !meta.is_file() {
-        return Err(not_a_file(meta.file_type()));
-    }
-    Ok(file)
+    crate::fsread::open_regular(path).map_err(|e| match e {
+        crate::fsread::OpenError::NotAFile(what) => ProfileError::NotAFile {
+            path: path.to_path_buf(),
+            what,
+        },
+        crate::fsread::OpenError::Io(e) => ProfileError::io(path, e),
+    })
 }
 
 /// Reads and parses one profile file.

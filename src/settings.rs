@@ -146,6 +146,28 @@ impl fmt::Display for Problem {
     }
 }
 
+/// The largest CA file accepted (a system bundle is about 200 KiB).
+pub const MAX_CA_FILE: u64 = 16 * 1024 * 1024;
+
+/// What is wrong with a CA file path, if anything: missing, not a regular
+/// file (a FIFO would hang the read), or too large to be a CA bundle.
+fn ca_file_problem(p: &std::path::Path) -> Option<String> {
+    match std::fs::metadata(p) {
+        Err(_) => Some(format!("No such file: {}", p.display())),
+        Ok(m) if !m.is_file() => Some(format!(
+            "{} is {}, not a file of certificates",
+            p.display(),
+            crate::fsread::kind_of(m.file_type())
+        )),
+        Ok(m) if m.len() > MAX_CA_FILE => Some(format!(
+            "{} is larger than {} MiB: not a file of certificates",
+            p.display(),
+            MAX_CA_FILE / (1024 * 1024)
+        )),
+        Ok(_) => None,
+    }
+}
+
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Everything one check needs. Serializes without the password.
@@ -430,9 +452,9 @@ impl Settings {
             }
         }
         if let Some(p) = &self.ca_file
-            && !p.is_file()
+            && let Some(problem) = ca_file_problem(p)
         {
-            push(Field::CaFile, format!("No such file: {}", p.display()));
+            push(Field::CaFile, problem);
         }
         out
     }

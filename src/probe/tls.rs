@@ -39,7 +39,9 @@ impl TlsSetup {
         let (system_roots, _) = roots.add_parsable_certificates(native.certs);
         let mut extra_roots = 0;
         if let Some(path) = ca_file {
-            let pem = std::fs::read(path)
+            // A CA bundle is a few hundred KiB; a huge file or a FIFO named
+            // by mistake must not eat memory or hang the run.
+            let pem = crate::fsread::read_regular(path, crate::settings::MAX_CA_FILE)
                 .map_err(|e| format!("cannot read CA file {}: {e}", path.display()))?;
             let mut reader = pem.as_slice();
             for item in rustls_pemfile_certs(&mut reader) {
