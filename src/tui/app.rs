@@ -20,7 +20,7 @@ use crate::profile::Profile;
 use crate::report::Format;
 use crate::settings::{Security, Settings};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Everything that can happen to the app.
 #[derive(Debug)]
@@ -112,6 +112,49 @@ pub enum Effect {
         id: u64,
         path: PathBuf,
     },
+}
+
+/// What a screen's key handler asks for. A screen changes only its own
+/// state; everything beyond it (another screen, a dialog, a run, work for
+/// the runtime, the line under the screen) it asks for here, and
+/// [`App::apply`] alone carries it out, so one place decides how the app
+/// moves on.
+pub enum Action {
+    /// Show this screen instead of the current one.
+    GoTo(Screen),
+    /// Show this dialog over the screen (or keep showing it: a dialog is
+    /// taken out while it handles a key).
+    OpenModal(Modal),
+    /// Switch to the dashboard and run these settings.
+    Run {
+        settings: Settings,
+        profile: Option<String>,
+        save_password: bool,
+    },
+    /// Work for the runtime, passed on as it is.
+    Effect(Effect),
+    /// A one-line message under the screen; `true` for an error.
+    Flash(String, bool),
+    /// Open the help overlay.
+    Help,
+    /// Leave the app (cancelling any run).
+    Quit,
+}
+
+/// What a screen's key handler may read of the app, and nothing it could
+/// change: the theme, the profile list and where things are kept.
+pub struct Context<'a> {
+    pub theme: &'a Theme,
+    pub profiles: &'a [ListedProfile],
+    pub profile_dir: &'a Path,
+    pub export_dir: &'a Path,
+    pub defaults: &'a Settings,
+}
+
+impl Context<'_> {
+    pub fn find_profile(&self, name: &str) -> Option<&ListedProfile> {
+        self.profiles.iter().find(|p| p.name == name)
+    }
 }
 
 /// A profile as the start screen lists it.
@@ -225,6 +268,52 @@ impl App {
         self.profiles.iter().find(|p| p.name == name)
     }
 
+    /// What the screens may read of the app.
+    pub fn context(&self) -> Context<'_> {
+        Context {
+            theme: &self.theme,
+            profiles: &self.profiles,
+            profile_dir: &self.profile_dir,
+            export_dir: &self.export_dir,
+            defaults: &self.defaults,
+        }
+    }
+
+    /// The screen to hand a key to, and the read-only rest it may consult;
+    /// split so both borrows live at once.
+    fn parts(&mut self) -> (&mut Screen, Context<'_>) {
+        let ctx = Context {
+            theme: &self.theme,
+            profiles: &self.profiles,
+            profile_dir: &self.profile_dir,
+            export_dir: &self.export_dir,
+            defaults: &self.defaults,
+        };
+        (&mut self.screen, ctx)
+    }
+
+    /// Carries out what a screen asked for, in order; returns the work for
+    /// the runtime.
+    pub fn apply(&mut self, actions: Vec<Action>) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        for action in actions {
+            match action {
+                Action::GoTo(screen) => self.screen = screen,
+                Action::OpenModal(m) => self.modal = Some(m),
+                Action::Run {
+                    settings,
+                    profile,
+                    save_password,
+                } => effects.extend(self.begin_run(settings, profile, save_password)),
+                Action::Effect(e) => effects.push(e),
+                Action::Flash(text, error) => self.set_flash(text, error),
+                Action::Help => self.help = true,
+                Action::Quit => effects.extend(self.quit()),
+            }
+        }
+        effects
+    }
+
     pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
         match msg {
             Msg::Tick => {
@@ -250,7 +339,10 @@ impl App {
             Msg::Paste(text) => {
                 self.dirty = true;
                 self.on_paste(&text);
-                super::explain::take_effects(self)
+                match &mut self.screen {
+                    Screen::Explain(e) => e.take_effects(),
+                    _ => Vec::new(),
+                }
             }
             Msg::Probe { run_id, event } => {
                 if let Screen::Dashboard(d) = &mut self.screen
@@ -273,7 +365,7 @@ impl App {
                         self.profiles_error = Some(e);
                     }
                 }
-                let count = start::item_count(self);
+                let count = start::item_count(self.profiles.len());
                 if let Screen::Start(s) = &mut self.screen {
                     s.clamp(count);
                 }
@@ -328,7 +420,11 @@ impl App {
                 Vec::new()
             }
             Msg::LogTriaged { id, result } => {
-                super::explain::on_triaged(self, id, result);
+                if let Screen::Explain(e) = &mut self.screen
+                    && e.triaged(id, result)
+                {
+                    self.dirty = true;
+                }
                 Vec::new()
             }
             Msg::Quit => self.quit(),
@@ -356,11 +452,20 @@ impl App {
             self.help = true;
             return Vec::new();
         }
+        let (screen, ctx) = self.parts();
+        let actions = match screen {
+            Screen::Start(s) => s.on_key(&ctx, key),
+            Screen::Explain(e) => e.on_key(key),
+            _ => return self.on_key_old(key),
+        };
+        self.apply(actions)
+    }
+
+    fn on_key_old(&mut self, key: KeyEvent) -> Vec<Effect> {
         match &self.screen {
-            Screen::Start(_) => start::on_key(self, key),
             Screen::Wizard(_) => wizard::on_key(self, key),
             Screen::Dashboard(_) => super::dashboard::on_key(self, key),
-            Screen::Explain(_) => super::explain::on_key(self, key),
+            Screen::Start(_) | Screen::Explain(_) => Vec::new(),
         }
     }
 
@@ -386,7 +491,7 @@ impl App {
             return m.keys();
         }
         match &self.screen {
-            Screen::Start(_) => start::keys(self),
+            Screen::Start(s) => s.keys(&self.context()),
             Screen::Wizard(w) => w.keys(&self.theme),
             Screen::Dashboard(d) => d.keys(&self.theme),
             Screen::Explain(_) => super::explain::keys(),

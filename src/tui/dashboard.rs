@@ -8,10 +8,11 @@
 //! the keys can clamp the scroll position.
 
 use super::app::{App, Effect, Screen};
+use super::finding::finding_lines;
 use super::modal::{Modal, SaveDialog};
 use super::theme::{Theme, duration, truncate, width, wrap, wrap_prefixed};
 use super::wizard::WizardState;
-use crate::diagnose::{Diagnosis, Finding, Verdict, diagnose};
+use crate::diagnose::{Diagnosis, Verdict, diagnose};
 use crate::probe::{CheckId, Dir, Event, Group, Outcome, Status, TranscriptLine};
 use crate::report::{Format, Report};
 use crate::settings::{Security, Settings};
@@ -967,63 +968,6 @@ fn render_transcript(app: &App, d: &DashState, frame: &mut Frame, area: Rect) {
     frame.render_widget(block, area);
     let lines = transcript_lines(theme, d, inner.width as usize);
     scrolled(frame, inner, lines, &d.transcript_scroll);
-}
-
-/// The lines of one finding: its fixes first, then why.
-pub fn finding_lines(theme: &Theme, f: &Finding, cols: usize, top: bool) -> Vec<Line<'static>> {
-    let mut lines = Vec::new();
-    let title_style = if top { theme.highlight() } else { theme.bold() };
-    let pointer = format!("{} ", theme.pointer());
-    for l in wrap_prefixed(&pointer, &theme.text(&f.title), cols, title_style) {
-        // Pad the highlighted title to the full width so it reads as a bar.
-        let w = l.width();
-        let mut spans = l.spans;
-        if top && w < cols {
-            spans.push(Span::styled(" ".repeat(cols - w), title_style));
-        }
-        lines.push(Line::from(spans));
-    }
-    lines.push(Line::styled(
-        format!(
-            "  {} {} {:.0}% sure",
-            f.id,
-            theme.dot(),
-            f.confidence * 100.0
-        ),
-        theme.dim(),
-    ));
-    if !f.fixes.is_empty() {
-        lines.push(Line::styled("What to do:", theme.heading()));
-        for (n, fix) in f.fixes.iter().enumerate() {
-            lines.extend(wrap_prefixed(
-                &format!(" {}. ", n + 1),
-                &theme.text(fix),
-                cols,
-                Style::new(),
-            ));
-        }
-    }
-    if !f.explanation.is_empty() {
-        lines.push(Line::styled("Why:", theme.heading()));
-        lines.extend(wrap_prefixed(
-            " ",
-            &theme.text(&f.explanation),
-            cols,
-            Style::new(),
-        ));
-    }
-    for e in &f.evidence {
-        lines.extend(wrap_prefixed(
-            &format!(" {} ", theme.bullet()),
-            &theme.text(&format!("{}: {}", e.check, e.summary)),
-            cols,
-            theme.dim(),
-        ));
-        for l in &e.lines {
-            lines.extend(wrap_prefixed("     ", &theme.text(l), cols, theme.dim()));
-        }
-    }
-    lines
 }
 
 fn diagnosis_lines(theme: &Theme, d: &DashState, cols: usize) -> Vec<Line<'static>> {
