@@ -11,7 +11,7 @@
 
 use super::dashboard::DashState;
 use super::explain::ExplainState;
-use super::modal::{self, Modal};
+use super::modal::Modal;
 use super::start::{self, StartState};
 use super::theme::Theme;
 use super::wizard::{self, WizardState};
@@ -314,6 +314,47 @@ impl App {
         effects
     }
 
+    /// The result of a save: close the dialog and let the screen know its
+    /// settings now have that profile's name, or show the error in the
+    /// dialog (or under the screen when the dialog is gone).
+    fn profile_saved(&mut self, result: Result<(String, PathBuf), String>) -> Vec<Effect> {
+        let (name, path) = match result {
+            Ok(saved) => saved,
+            Err(e) => {
+                match &mut self.modal {
+                    Some(Modal::Save(d)) => d.error = Some(e),
+                    _ => self.set_flash(e, true),
+                }
+                return Vec::new();
+            }
+        };
+        let with_password = match self.modal.take() {
+            Some(Modal::Save(d)) => d.keeps_password(),
+            _ => false,
+        };
+        match &mut self.screen {
+            Screen::Dashboard(d) => {
+                d.profile = Some(name.clone());
+                d.save_password = with_password;
+            }
+            Screen::Wizard(w) => {
+                w.origin = Some(name.clone());
+                w.save_password = with_password;
+            }
+            _ => {}
+        }
+        let what = if with_password {
+            "with the password"
+        } else {
+            "without the password"
+        };
+        self.set_flash(
+            format!("Saved profile \"{name}\" ({what}) to {}", path.display()),
+            false,
+        );
+        vec![Effect::LoadProfiles]
+    }
+
     pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
         match msg {
             Msg::Tick => {
@@ -373,7 +414,7 @@ impl App {
             }
             Msg::ProfileSaved(result) => {
                 self.dirty = true;
-                modal::saved(self, result)
+                self.profile_saved(result)
             }
             Msg::ProfileChanged(result) => {
                 self.dirty = true;
@@ -446,7 +487,8 @@ impl App {
         }
         self.flash = None;
         if let Some(m) = self.modal.take() {
-            return modal::on_key(self, m, key);
+            let actions = m.on_key(&self.context(), key);
+            return self.apply(actions);
         }
         if key.code == KeyCode::F(1) {
             self.help = true;
