@@ -14,7 +14,7 @@ use super::explain::ExplainState;
 use super::modal::Modal;
 use super::start::{self, StartState};
 use super::theme::Theme;
-use super::wizard::{self, WizardState};
+use super::wizard::WizardState;
 use crate::probe::Event;
 use crate::profile::Profile;
 use crate::report::Format;
@@ -498,6 +498,7 @@ impl App {
         let actions = match screen {
             Screen::Start(s) => s.on_key(&ctx, key),
             Screen::Explain(e) => e.on_key(key),
+            Screen::Wizard(w) => w.on_key(&ctx, key),
             _ => return self.on_key_old(key),
         };
         self.apply(actions)
@@ -505,9 +506,8 @@ impl App {
 
     fn on_key_old(&mut self, key: KeyEvent) -> Vec<Effect> {
         match &self.screen {
-            Screen::Wizard(_) => wizard::on_key(self, key),
             Screen::Dashboard(_) => super::dashboard::on_key(self, key),
-            Screen::Start(_) | Screen::Explain(_) => Vec::new(),
+            Screen::Start(_) | Screen::Explain(_) | Screen::Wizard(_) => Vec::new(),
         }
     }
 
