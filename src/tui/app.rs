@@ -499,16 +499,9 @@ impl App {
             Screen::Start(s) => s.on_key(&ctx, key),
             Screen::Explain(e) => e.on_key(key),
             Screen::Wizard(w) => w.on_key(&ctx, key),
-            _ => return self.on_key_old(key),
+            Screen::Dashboard(d) => d.on_key(&ctx, key),
         };
         self.apply(actions)
-    }
-
-    fn on_key_old(&mut self, key: KeyEvent) -> Vec<Effect> {
-        match &self.screen {
-            Screen::Dashboard(_) => super::dashboard::on_key(self, key),
-            Screen::Start(_) | Screen::Explain(_) | Screen::Wizard(_) => Vec::new(),
-        }
     }
 
     fn on_paste(&mut self, text: &str) {
