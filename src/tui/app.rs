@@ -6,8 +6,13 @@
 //! save a profile, write a report. `update` itself does no I/O, so the key
 //! handling of every screen is tested without a terminal or a network.
 //!
-//! Screens are an enum, and each screen's keys are handled in its own
-//! module; modal dialogs and the help overlay sit above the screen.
+//! Screens are an enum, and each screen is a component: it owns its state
+//! and handles a key with a method on that state, reading the rest of the
+//! app only through a read-only [`Context`]. What reaches beyond its own
+//! state (another screen, a dialog, a run, work for the runtime, a
+//! message) it returns as [`Action`]s, and [`App::apply`] is the one place
+//! that carries them out. Modal dialogs and the help overlay sit above the
+//! screen.
 
 use super::dashboard::DashState;
 use super::explain::ExplainState;
