@@ -399,8 +399,36 @@ impl App {
                 }
                 Vec::new()
             }
-            Msg::Profiles(list) => {
+            m @ (Msg::ProviderDetected { .. }
+            | Msg::SrvDetected { .. }
+            | Msg::Discovered { .. }) => {
+                self.wizard_answer(m);
+                Vec::new()
+            }
+            m @ (Msg::Profiles(_)
+            | Msg::ProfileSaved(_)
+            | Msg::ProfileChanged(_)
+            | Msg::Exported(_)) => {
                 self.dirty = true;
+                self.file_done(m)
+            }
+            Msg::LogTriaged { id, result } => {
+                if let Screen::Explain(e) = &mut self.screen
+                    && e.triaged(id, result)
+                {
+                    self.dirty = true;
+                }
+                Vec::new()
+            }
+            Msg::Quit => self.quit(),
+        }
+    }
+
+    /// A file operation of the runtime finished: the profile list was
+    /// read, a profile saved or changed, a report written.
+    fn file_done(&mut self, msg: Msg) -> Vec<Effect> {
+        match msg {
+            Msg::Profiles(list) => {
                 match list {
                     Ok(list) => {
                         self.profiles = list;
@@ -417,12 +445,8 @@ impl App {
                 }
                 Vec::new()
             }
-            Msg::ProfileSaved(result) => {
-                self.dirty = true;
-                self.profile_saved(result)
-            }
+            Msg::ProfileSaved(result) => self.profile_saved(result),
             Msg::ProfileChanged(result) => {
-                self.dirty = true;
                 match result {
                     Ok(text) => self.set_flash(text, false),
                     Err(e) => self.set_flash(e, true),
@@ -430,7 +454,6 @@ impl App {
                 vec![Effect::LoadProfiles]
             }
             Msg::Exported(result) => {
-                self.dirty = true;
                 match result {
                     Ok(path) => {
                         self.set_flash(format!("Report saved to {}", path.display()), false)
@@ -439,42 +462,28 @@ impl App {
                 }
                 Vec::new()
             }
-            Msg::ProviderDetected { domain, provider } => {
-                if let Screen::Wizard(w) = &mut self.screen {
-                    w.provider_detected(&domain, &provider);
-                    self.dirty = true;
-                }
-                Vec::new()
-            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// An answer for the wizard (provider, SRV record, discovery); dropped
+    /// when the wizard is gone.
+    fn wizard_answer(&mut self, msg: Msg) {
+        let Screen::Wizard(w) = &mut self.screen else {
+            return;
+        };
+        match msg {
+            Msg::ProviderDetected { domain, provider } => w.provider_detected(&domain, &provider),
             Msg::SrvDetected {
                 domain,
                 server,
                 port,
                 security,
-            } => {
-                if let Screen::Wizard(w) = &mut self.screen {
-                    w.srv_detected(&domain, &server, port, security);
-                    self.dirty = true;
-                }
-                Vec::new()
-            }
-            Msg::Discovered { account, outcome } => {
-                if let Screen::Wizard(w) = &mut self.screen {
-                    w.discovered(&account, &outcome);
-                    self.dirty = true;
-                }
-                Vec::new()
-            }
-            Msg::LogTriaged { id, result } => {
-                if let Screen::Explain(e) = &mut self.screen
-                    && e.triaged(id, result)
-                {
-                    self.dirty = true;
-                }
-                Vec::new()
-            }
-            Msg::Quit => self.quit(),
+            } => w.srv_detected(&domain, &server, port, security),
+            Msg::Discovered { account, outcome } => w.discovered(&account, &outcome),
+            _ => return,
         }
+        self.dirty = true;
     }
 
     pub fn quit(&mut self) -> Vec<Effect> {
