@@ -100,3 +100,34 @@ fn the_command_line_does_not_use_the_screen() {
         v.join("\n")
     );
 }
+
+/// Screens are components: each handles its keys on its own state with a
+/// read-only view of the rest and returns actions, which `App::apply`
+/// alone carries out. A screen module that takes the whole app mutably
+/// could change any state behind the others' backs; it fails here.
+#[test]
+fn no_screen_changes_the_whole_app() {
+    let tui = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/tui");
+    let mut found = Vec::new();
+    for name in [
+        "start.rs",
+        "wizard.rs",
+        "dashboard.rs",
+        "explain.rs",
+        "modal.rs",
+        "finding.rs",
+    ] {
+        let path = tui.join(name);
+        for (n, line) in code_lines(&path) {
+            let squeezed: String = line.split_whitespace().collect::<Vec<_>>().join(" ");
+            if squeezed.contains("mut App") || squeezed.contains("mut super::app::App") {
+                found.push(format!("src/tui/{name}:{n}: {}", line.trim()));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "a screen takes the app mutably (return an Action instead):\n{}",
+        found.join("\n")
+    );
+}

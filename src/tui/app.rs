@@ -6,21 +6,26 @@
 //! save a profile, write a report. `update` itself does no I/O, so the key
 //! handling of every screen is tested without a terminal or a network.
 //!
-//! Screens are an enum, and each screen's keys are handled in its own
-//! module; modal dialogs and the help overlay sit above the screen.
+//! Screens are an enum, and each screen is a component: it owns its state
+//! and handles a key with a method on that state, reading the rest of the
+//! app only through a read-only [`Context`]. What reaches beyond its own
+//! state (another screen, a dialog, a run, work for the runtime, a
+//! message) it returns as [`Action`]s, and [`App::apply`] is the one place
+//! that carries them out. Modal dialogs and the help overlay sit above the
+//! screen.
 
 use super::dashboard::DashState;
 use super::explain::ExplainState;
-use super::modal::{self, Modal};
+use super::modal::Modal;
 use super::start::{self, StartState};
 use super::theme::Theme;
-use super::wizard::{self, WizardState};
+use super::wizard::WizardState;
 use crate::probe::Event;
 use crate::profile::Profile;
 use crate::report::Format;
 use crate::settings::{Security, Settings};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Everything that can happen to the app.
 #[derive(Debug)]
@@ -112,6 +117,49 @@ pub enum Effect {
         id: u64,
         path: PathBuf,
     },
+}
+
+/// What a screen's key handler asks for. A screen changes only its own
+/// state; everything beyond it (another screen, a dialog, a run, work for
+/// the runtime, the line under the screen) it asks for here, and
+/// [`App::apply`] alone carries it out, so one place decides how the app
+/// moves on.
+pub enum Action {
+    /// Show this screen instead of the current one.
+    GoTo(Screen),
+    /// Show this dialog over the screen (or keep showing it: a dialog is
+    /// taken out while it handles a key).
+    OpenModal(Modal),
+    /// Switch to the dashboard and run these settings.
+    Run {
+        settings: Settings,
+        profile: Option<String>,
+        save_password: bool,
+    },
+    /// Work for the runtime, passed on as it is.
+    Effect(Effect),
+    /// A one-line message under the screen; `true` for an error.
+    Flash(String, bool),
+    /// Open the help overlay.
+    Help,
+    /// Leave the app (cancelling any run).
+    Quit,
+}
+
+/// What a screen's key handler may read of the app, and nothing it could
+/// change: the theme, the profile list and where things are kept.
+pub struct Context<'a> {
+    pub theme: &'a Theme,
+    pub profiles: &'a [ListedProfile],
+    pub profile_dir: &'a Path,
+    pub export_dir: &'a Path,
+    pub defaults: &'a Settings,
+}
+
+impl Context<'_> {
+    pub fn find_profile(&self, name: &str) -> Option<&ListedProfile> {
+        self.profiles.iter().find(|p| p.name == name)
+    }
 }
 
 /// A profile as the start screen lists it.
@@ -225,6 +273,93 @@ impl App {
         self.profiles.iter().find(|p| p.name == name)
     }
 
+    /// What the screens may read of the app.
+    pub fn context(&self) -> Context<'_> {
+        Context {
+            theme: &self.theme,
+            profiles: &self.profiles,
+            profile_dir: &self.profile_dir,
+            export_dir: &self.export_dir,
+            defaults: &self.defaults,
+        }
+    }
+
+    /// The screen to hand a key to, and the read-only rest it may consult;
+    /// split so both borrows live at once.
+    fn parts(&mut self) -> (&mut Screen, Context<'_>) {
+        let ctx = Context {
+            theme: &self.theme,
+            profiles: &self.profiles,
+            profile_dir: &self.profile_dir,
+            export_dir: &self.export_dir,
+            defaults: &self.defaults,
+        };
+        (&mut self.screen, ctx)
+    }
+
+    /// Carries out what a screen asked for, in order; returns the work for
+    /// the runtime.
+    pub fn apply(&mut self, actions: Vec<Action>) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        for action in actions {
+            match action {
+                Action::GoTo(screen) => self.screen = screen,
+                Action::OpenModal(m) => self.modal = Some(m),
+                Action::Run {
+                    settings,
+                    profile,
+                    save_password,
+                } => effects.extend(self.begin_run(settings, profile, save_password)),
+                Action::Effect(e) => effects.push(e),
+                Action::Flash(text, error) => self.set_flash(text, error),
+                Action::Help => self.help = true,
+                Action::Quit => effects.extend(self.quit()),
+            }
+        }
+        effects
+    }
+
+    /// The result of a save: close the dialog and let the screen know its
+    /// settings now have that profile's name, or show the error in the
+    /// dialog (or under the screen when the dialog is gone).
+    fn profile_saved(&mut self, result: Result<(String, PathBuf), String>) -> Vec<Effect> {
+        let (name, path) = match result {
+            Ok(saved) => saved,
+            Err(e) => {
+                match &mut self.modal {
+                    Some(Modal::Save(d)) => d.error = Some(e),
+                    _ => self.set_flash(e, true),
+                }
+                return Vec::new();
+            }
+        };
+        let with_password = match self.modal.take() {
+            Some(Modal::Save(d)) => d.keeps_password(),
+            _ => false,
+        };
+        match &mut self.screen {
+            Screen::Dashboard(d) => {
+                d.profile = Some(name.clone());
+                d.save_password = with_password;
+            }
+            Screen::Wizard(w) => {
+                w.origin = Some(name.clone());
+                w.save_password = with_password;
+            }
+            _ => {}
+        }
+        let what = if with_password {
+            "with the password"
+        } else {
+            "without the password"
+        };
+        self.set_flash(
+            format!("Saved profile \"{name}\" ({what}) to {}", path.display()),
+            false,
+        );
+        vec![Effect::LoadProfiles]
+    }
+
     pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
         match msg {
             Msg::Tick => {
@@ -250,7 +385,10 @@ impl App {
             Msg::Paste(text) => {
                 self.dirty = true;
                 self.on_paste(&text);
-                super::explain::take_effects(self)
+                match &mut self.screen {
+                    Screen::Explain(e) => e.take_effects(),
+                    _ => Vec::new(),
+                }
             }
             Msg::Probe { run_id, event } => {
                 if let Screen::Dashboard(d) = &mut self.screen
@@ -261,8 +399,36 @@ impl App {
                 }
                 Vec::new()
             }
-            Msg::Profiles(list) => {
+            m @ (Msg::ProviderDetected { .. }
+            | Msg::SrvDetected { .. }
+            | Msg::Discovered { .. }) => {
+                self.wizard_answer(m);
+                Vec::new()
+            }
+            m @ (Msg::Profiles(_)
+            | Msg::ProfileSaved(_)
+            | Msg::ProfileChanged(_)
+            | Msg::Exported(_)) => {
                 self.dirty = true;
+                self.file_done(m)
+            }
+            Msg::LogTriaged { id, result } => {
+                if let Screen::Explain(e) = &mut self.screen
+                    && e.triaged(id, result)
+                {
+                    self.dirty = true;
+                }
+                Vec::new()
+            }
+            Msg::Quit => self.quit(),
+        }
+    }
+
+    /// A file operation of the runtime finished: the profile list was
+    /// read, a profile saved or changed, a report written.
+    fn file_done(&mut self, msg: Msg) -> Vec<Effect> {
+        match msg {
+            Msg::Profiles(list) => {
                 match list {
                     Ok(list) => {
                         self.profiles = list;
@@ -273,18 +439,14 @@ impl App {
                         self.profiles_error = Some(e);
                     }
                 }
-                let count = start::item_count(self);
+                let count = start::item_count(self.profiles.len());
                 if let Screen::Start(s) = &mut self.screen {
                     s.clamp(count);
                 }
                 Vec::new()
             }
-            Msg::ProfileSaved(result) => {
-                self.dirty = true;
-                modal::saved(self, result)
-            }
+            Msg::ProfileSaved(result) => self.profile_saved(result),
             Msg::ProfileChanged(result) => {
-                self.dirty = true;
                 match result {
                     Ok(text) => self.set_flash(text, false),
                     Err(e) => self.set_flash(e, true),
@@ -292,7 +454,6 @@ impl App {
                 vec![Effect::LoadProfiles]
             }
             Msg::Exported(result) => {
-                self.dirty = true;
                 match result {
                     Ok(path) => {
                         self.set_flash(format!("Report saved to {}", path.display()), false)
@@ -301,38 +462,28 @@ impl App {
                 }
                 Vec::new()
             }
-            Msg::ProviderDetected { domain, provider } => {
-                if let Screen::Wizard(w) = &mut self.screen {
-                    w.provider_detected(&domain, &provider);
-                    self.dirty = true;
-                }
-                Vec::new()
-            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// An answer for the wizard (provider, SRV record, discovery); dropped
+    /// when the wizard is gone.
+    fn wizard_answer(&mut self, msg: Msg) {
+        let Screen::Wizard(w) = &mut self.screen else {
+            return;
+        };
+        match msg {
+            Msg::ProviderDetected { domain, provider } => w.provider_detected(&domain, &provider),
             Msg::SrvDetected {
                 domain,
                 server,
                 port,
                 security,
-            } => {
-                if let Screen::Wizard(w) = &mut self.screen {
-                    w.srv_detected(&domain, &server, port, security);
-                    self.dirty = true;
-                }
-                Vec::new()
-            }
-            Msg::Discovered { account, outcome } => {
-                if let Screen::Wizard(w) = &mut self.screen {
-                    w.discovered(&account, &outcome);
-                    self.dirty = true;
-                }
-                Vec::new()
-            }
-            Msg::LogTriaged { id, result } => {
-                super::explain::on_triaged(self, id, result);
-                Vec::new()
-            }
-            Msg::Quit => self.quit(),
+            } => w.srv_detected(&domain, &server, port, security),
+            Msg::Discovered { account, outcome } => w.discovered(&account, &outcome),
+            _ => return,
         }
+        self.dirty = true;
     }
 
     pub fn quit(&mut self) -> Vec<Effect> {
@@ -350,18 +501,21 @@ impl App {
         }
         self.flash = None;
         if let Some(m) = self.modal.take() {
-            return modal::on_key(self, m, key);
+            let actions = m.on_key(&self.context(), key);
+            return self.apply(actions);
         }
         if key.code == KeyCode::F(1) {
             self.help = true;
             return Vec::new();
         }
-        match &self.screen {
-            Screen::Start(_) => start::on_key(self, key),
-            Screen::Wizard(_) => wizard::on_key(self, key),
-            Screen::Dashboard(_) => super::dashboard::on_key(self, key),
-            Screen::Explain(_) => super::explain::on_key(self, key),
-        }
+        let (screen, ctx) = self.parts();
+        let actions = match screen {
+            Screen::Start(s) => s.on_key(&ctx, key),
+            Screen::Explain(e) => e.on_key(key),
+            Screen::Wizard(w) => w.on_key(&ctx, key),
+            Screen::Dashboard(d) => d.on_key(&ctx, key),
+        };
+        self.apply(actions)
     }
 
     fn on_paste(&mut self, text: &str) {
@@ -386,7 +540,7 @@ impl App {
             return m.keys();
         }
         match &self.screen {
-            Screen::Start(_) => start::keys(self),
+            Screen::Start(s) => s.keys(&self.context()),
             Screen::Wizard(w) => w.keys(&self.theme),
             Screen::Dashboard(d) => d.keys(&self.theme),
             Screen::Explain(_) => super::explain::keys(),

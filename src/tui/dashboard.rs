@@ -7,11 +7,12 @@
 //! render function; panes that scroll remember how tall they were drawn so
 //! the keys can clamp the scroll position.
 
-use super::app::{App, Effect, Screen};
+use super::app::{Action, App, Context, Effect, Screen};
+use super::finding::finding_lines;
 use super::modal::{Modal, SaveDialog};
 use super::theme::{Theme, duration, truncate, width, wrap, wrap_prefixed};
 use super::wizard::WizardState;
-use crate::diagnose::{Diagnosis, Finding, Verdict, diagnose};
+use crate::diagnose::{Diagnosis, Verdict, diagnose};
 use crate::probe::{CheckId, Dir, Event, Group, Outcome, Status, TranscriptLine};
 use crate::report::{Format, Report};
 use crate::settings::{Security, Settings};
@@ -442,95 +443,100 @@ pub fn help() -> Vec<(&'static str, &'static str)> {
     ]
 }
 
-pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
-    let Screen::Dashboard(d) = &mut app.screen else {
-        return Vec::new();
-    };
-    match key.code {
-        KeyCode::Char('q') => return app.quit(),
-        KeyCode::Char('?') => app.help = true,
-        KeyCode::Esc => {
-            app.screen = Screen::Start(Default::default());
-            return vec![Effect::CancelRun, Effect::LoadProfiles];
-        }
-        KeyCode::Tab => d.focus(d.focus.step(1)),
-        KeyCode::BackTab => d.focus(d.focus.step(-1)),
-        KeyCode::Enter if d.focus == Pane::Checks => d.focus(Pane::Details),
-        KeyCode::Up | KeyCode::Char('k') => match d.scroll_of(d.focus) {
-            Some(s) => s.by(-1),
-            None => d.move_selection(-1),
-        },
-        KeyCode::Down | KeyCode::Char('j') => match d.scroll_of(d.focus) {
-            Some(s) => s.by(1),
-            None => d.move_selection(1),
-        },
-        KeyCode::PageUp => match d.scroll_of(d.focus) {
-            Some(s) => {
-                let p = s.page();
-                s.by(-p)
+impl DashState {
+    pub fn on_key(&mut self, ctx: &Context, key: KeyEvent) -> Vec<Action> {
+        match key.code {
+            KeyCode::Char('q') => vec![Action::Quit],
+            KeyCode::Char('?') => vec![Action::Help],
+            KeyCode::Esc => vec![
+                Action::GoTo(Screen::Start(Default::default())),
+                Action::Effect(Effect::CancelRun),
+                Action::Effect(Effect::LoadProfiles),
+            ],
+            KeyCode::Char('r') => vec![self.rerun(self.settings.clone())],
+            KeyCode::Char('w') => self.use_working(),
+            KeyCode::Char('e') => {
+                let w = WizardState::edit(&self.settings, self.profile.clone(), self.save_password);
+                vec![
+                    Action::GoTo(Screen::Wizard(Box::new(w))),
+                    Action::Effect(Effect::CancelRun),
+                ]
             }
-            None => d.move_selection(-5),
-        },
-        KeyCode::PageDown => match d.scroll_of(d.focus) {
-            Some(s) => {
-                let p = s.page();
-                s.by(p)
-            }
-            None => d.move_selection(5),
-        },
-        KeyCode::Home | KeyCode::Char('g') => match d.scroll_of(d.focus) {
-            Some(s) => {
-                s.top = 0;
-                s.follow = false;
-            }
-            None => d.move_selection(-(d.phases.len() as isize)),
-        },
-        KeyCode::End | KeyCode::Char('G') => match d.scroll_of(d.focus) {
-            Some(s) => s.by(isize::MAX / 2),
-            None => d.move_selection(d.phases.len() as isize),
-        },
-        KeyCode::Char('r') => {
-            let settings = d.settings.clone();
-            let (profile, save) = (d.profile.clone(), d.save_password);
-            return app.begin_run(settings, profile, save);
-        }
-        KeyCode::Char('w') => {
-            if let Some(w) = d.working_settings() {
-                let mut settings = d.settings.clone();
-                w.apply(&mut settings);
-                let (profile, save) = (d.profile.clone(), d.save_password);
-                let fx = app.begin_run(settings, profile, save);
-                app.set_flash(
-                    format!(
-                        "Using {}:{} {} (found by {}); checking again",
-                        w.host,
-                        w.port,
-                        w.security.label(),
-                        w.sources
-                    ),
-                    false,
+            KeyCode::Char('s') => {
+                let dialog = SaveDialog::new(
+                    self.settings.clone(),
+                    self.profile.clone(),
+                    self.save_password,
+                    ctx.profiles,
                 );
-                return fx;
+                vec![Action::OpenModal(Modal::Save(dialog))]
+            }
+            KeyCode::Char('x') => vec![Action::OpenModal(Modal::Export)],
+            _ => {
+                self.move_key(key);
+                Vec::new()
             }
         }
-        KeyCode::Char('e') => {
-            let w = WizardState::edit(&d.settings, d.profile.clone(), d.save_password);
-            app.screen = Screen::Wizard(Box::new(w));
-            return vec![Effect::CancelRun];
-        }
-        KeyCode::Char('s') => {
-            let dialog = SaveDialog::new(
-                d.settings.clone(),
-                d.profile.clone(),
-                d.save_password,
-                &app.profiles,
-            );
-            app.modal = Some(Modal::Save(dialog));
-        }
-        KeyCode::Char('x') => app.modal = Some(Modal::Export),
-        _ => {}
     }
-    Vec::new()
+
+    /// A new run of these settings, under this run's profile.
+    fn rerun(&self, settings: Settings) -> Action {
+        Action::Run {
+            settings,
+            profile: self.profile.clone(),
+            save_password: self.save_password,
+        }
+    }
+
+    /// `w`: run again with the settings found to work, saying which.
+    fn use_working(&self) -> Vec<Action> {
+        let Some(w) = self.working_settings() else {
+            return Vec::new();
+        };
+        let mut settings = self.settings.clone();
+        w.apply(&mut settings);
+        let text = format!(
+            "Using {}:{} {} (found by {}); checking again",
+            w.host,
+            w.port,
+            w.security.label(),
+            w.sources
+        );
+        vec![self.rerun(settings), Action::Flash(text, false)]
+    }
+
+    /// Focus and movement: Tab between panes, the arrows and pages scroll
+    /// the focused pane or move the check selection.
+    fn move_key(&mut self, key: KeyEvent) {
+        let steps = self.phases.len() as isize;
+        let (scroll, select) = match key.code {
+            KeyCode::Tab => return self.focus(self.focus.step(1)),
+            KeyCode::BackTab => return self.focus(self.focus.step(-1)),
+            KeyCode::Enter if self.focus == Pane::Checks => return self.focus(Pane::Details),
+            KeyCode::Up | KeyCode::Char('k') => (Some(-1), -1),
+            KeyCode::Down | KeyCode::Char('j') => (Some(1), 1),
+            KeyCode::PageUp => (None, -5),
+            KeyCode::PageDown => (None, 5),
+            KeyCode::Home | KeyCode::Char('g') => {
+                if let Some(s) = self.scroll_of(self.focus) {
+                    s.top = 0;
+                    s.follow = false;
+                    return;
+                }
+                return self.move_selection(-steps);
+            }
+            KeyCode::End | KeyCode::Char('G') => (Some(isize::MAX / 2), steps),
+            _ => return,
+        };
+        let up = select < 0;
+        match self.scroll_of(self.focus) {
+            Some(s) => {
+                let by = scroll.unwrap_or_else(|| if up { -s.page() } else { s.page() });
+                s.by(by)
+            }
+            None => self.move_selection(select),
+        }
+    }
 }
 
 fn security_words(s: Security) -> &'static str {
@@ -967,63 +973,6 @@ fn render_transcript(app: &App, d: &DashState, frame: &mut Frame, area: Rect) {
     frame.render_widget(block, area);
     let lines = transcript_lines(theme, d, inner.width as usize);
     scrolled(frame, inner, lines, &d.transcript_scroll);
-}
-
-/// The lines of one finding: its fixes first, then why.
-pub fn finding_lines(theme: &Theme, f: &Finding, cols: usize, top: bool) -> Vec<Line<'static>> {
-    let mut lines = Vec::new();
-    let title_style = if top { theme.highlight() } else { theme.bold() };
-    let pointer = format!("{} ", theme.pointer());
-    for l in wrap_prefixed(&pointer, &theme.text(&f.title), cols, title_style) {
-        // Pad the highlighted title to the full width so it reads as a bar.
-        let w = l.width();
-        let mut spans = l.spans;
-        if top && w < cols {
-            spans.push(Span::styled(" ".repeat(cols - w), title_style));
-        }
-        lines.push(Line::from(spans));
-    }
-    lines.push(Line::styled(
-        format!(
-            "  {} {} {:.0}% sure",
-            f.id,
-            theme.dot(),
-            f.confidence * 100.0
-        ),
-        theme.dim(),
-    ));
-    if !f.fixes.is_empty() {
-        lines.push(Line::styled("What to do:", theme.heading()));
-        for (n, fix) in f.fixes.iter().enumerate() {
-            lines.extend(wrap_prefixed(
-                &format!(" {}. ", n + 1),
-                &theme.text(fix),
-                cols,
-                Style::new(),
-            ));
-        }
-    }
-    if !f.explanation.is_empty() {
-        lines.push(Line::styled("Why:", theme.heading()));
-        lines.extend(wrap_prefixed(
-            " ",
-            &theme.text(&f.explanation),
-            cols,
-            Style::new(),
-        ));
-    }
-    for e in &f.evidence {
-        lines.extend(wrap_prefixed(
-            &format!(" {} ", theme.bullet()),
-            &theme.text(&format!("{}: {}", e.check, e.summary)),
-            cols,
-            theme.dim(),
-        ));
-        for l in &e.lines {
-            lines.extend(wrap_prefixed("     ", &theme.text(l), cols, theme.dim()));
-        }
-    }
-    lines
 }
 
 fn diagnosis_lines(theme: &Theme, d: &DashState, cols: usize) -> Vec<Line<'static>> {

@@ -8,8 +8,8 @@
 //! scan runs off the UI loop and its ranked table appears below; Enter on
 //! a row opens that cause's explanation with example lines.
 
-use super::app::{App, Effect, Screen};
-use super::dashboard::finding_lines;
+use super::app::{Action, App, Effect, Screen};
+use super::finding::finding_lines;
 use super::theme::{Theme, width, wrap};
 use crate::diagnose::Finding;
 use crate::logscan::Triage;
@@ -33,7 +33,7 @@ pub struct ExplainState {
     pub log: Option<LogView>,
     /// Number of the latest triage asked for; older answers are dropped.
     pub log_id: u64,
-    /// A triage to start (taken by [`take_effects`]).
+    /// A triage to start (taken by [`ExplainState::take_effects`]).
     want_log: Option<PathBuf>,
 }
 
@@ -145,104 +145,115 @@ pub fn help() -> Vec<(&'static str, &'static str)> {
     ]
 }
 
-pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
-    let Screen::Explain(e) = &mut app.screen else {
-        return Vec::new();
-    };
-    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-    if let Some((triage, selected, open)) = e.log_done() {
+impl ExplainState {
+    /// A key on the explain screen: the triage table's keys first (when a
+    /// log was triaged), then the text's.
+    pub fn on_key(&mut self, key: KeyEvent) -> Vec<Action> {
+        if self.table_key(key) {
+            return Vec::new();
+        }
+        if key.code == KeyCode::Esc {
+            return vec![Action::GoTo(Screen::Start(Default::default()))];
+        }
+        self.text_key(key);
+        self.take_effects()
+            .into_iter()
+            .map(Action::Effect)
+            .collect()
+    }
+
+    /// Moves in or opens the triage table; whether the key was used.
+    fn table_key(&mut self, key: KeyEvent) -> bool {
+        let Some((triage, selected, open)) = self.log_done() else {
+            return false;
+        };
         let rows = triage.causes.len();
         match key.code {
-            KeyCode::Enter if rows > 0 => {
-                *open = !*open;
-                e.scroll = 0;
-                return Vec::new();
-            }
-            KeyCode::Esc if *open => {
-                *open = false;
-                e.scroll = 0;
-                return Vec::new();
-            }
+            KeyCode::Enter if rows > 0 => *open = !*open,
+            KeyCode::Esc if *open => *open = false,
             KeyCode::Down if !*open => {
                 *selected = (*selected + 1).min(rows.saturating_sub(1));
-                return Vec::new();
+                return true;
             }
             KeyCode::Up if !*open => {
                 *selected = selected.saturating_sub(1);
-                return Vec::new();
+                return true;
+            }
+            _ => return false,
+        }
+        self.scroll = 0;
+        true
+    }
+
+    /// Edits the text or scrolls the explanation.
+    fn text_key(&mut self, key: KeyEvent) {
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        match key.code {
+            KeyCode::Char('u') if ctrl => {
+                self.text.clear();
+                self.changed();
+            }
+            KeyCode::Char('w') if ctrl => {
+                let trimmed = self.text.trim_end().len();
+                self.text.truncate(trimmed);
+                let cut = self
+                    .text
+                    .rfind(char::is_whitespace)
+                    .map(|i| i + 1)
+                    .unwrap_or(0);
+                self.text.truncate(cut);
+                self.changed();
+            }
+            KeyCode::Char(c) if !ctrl => self.paste(c.encode_utf8(&mut [0; 4])),
+            KeyCode::Enter => self.paste("\n"),
+            KeyCode::Backspace => {
+                self.text.pop();
+                self.changed();
+            }
+            KeyCode::PageDown | KeyCode::Down => {
+                self.scroll += if key.code == KeyCode::Down { 1 } else { 5 }
+            }
+            KeyCode::PageUp | KeyCode::Up => {
+                self.scroll =
+                    self.scroll
+                        .saturating_sub(if key.code == KeyCode::Up { 1 } else { 5 })
             }
             _ => {}
         }
     }
-    match key.code {
-        KeyCode::Esc => app.screen = Screen::Start(Default::default()),
-        KeyCode::Char('u') if ctrl => {
-            e.text.clear();
-            e.changed();
-        }
-        KeyCode::Char('w') if ctrl => {
-            let trimmed = e.text.trim_end().len();
-            e.text.truncate(trimmed);
-            let cut = e
-                .text
-                .rfind(char::is_whitespace)
-                .map(|i| i + 1)
-                .unwrap_or(0);
-            e.text.truncate(cut);
-            e.changed();
-        }
-        KeyCode::Char(c) if !ctrl => e.paste(c.encode_utf8(&mut [0; 4])),
-        KeyCode::Enter => e.paste("\n"),
-        KeyCode::Backspace => {
-            e.text.pop();
-            e.changed();
-        }
-        KeyCode::PageDown | KeyCode::Down => {
-            e.scroll += if key.code == KeyCode::Down { 1 } else { 5 }
-        }
-        KeyCode::PageUp | KeyCode::Up => {
-            e.scroll = e
-                .scroll
-                .saturating_sub(if key.code == KeyCode::Up { 1 } else { 5 })
-        }
-        _ => {}
-    }
-    take_effects(app)
-}
 
-/// The triage the explain screen wants started, if any.
-pub fn take_effects(app: &mut App) -> Vec<Effect> {
-    let Screen::Explain(e) = &mut app.screen else {
-        return Vec::new();
-    };
-    match e.want_log.take() {
-        Some(path) => vec![Effect::TriageLog { id: e.log_id, path }],
-        None => Vec::new(),
+    /// The triage this screen wants started, if any.
+    pub fn take_effects(&mut self) -> Vec<Effect> {
+        match self.want_log.take() {
+            Some(path) => vec![Effect::TriageLog {
+                id: self.log_id,
+                path,
+            }],
+            None => Vec::new(),
+        }
     }
-}
 
-/// A triage finished; shown when it is still the one asked for.
-pub fn on_triaged(app: &mut App, id: u64, result: Result<Box<Triage>, String>) {
-    let Screen::Explain(e) = &mut app.screen else {
-        return;
-    };
-    if id != e.log_id {
-        return;
+    /// A triage finished; shown when it is still the one asked for.
+    /// Whether the screen changed.
+    pub fn triaged(&mut self, id: u64, result: Result<Box<Triage>, String>) -> bool {
+        if id != self.log_id {
+            return false;
+        }
+        let Some(LogView::Running(path)) = self.log.take() else {
+            return false;
+        };
+        self.log = Some(match result {
+            Ok(triage) => LogView::Done {
+                path,
+                triage,
+                selected: 0,
+                open: false,
+            },
+            Err(err) => LogView::Failed(err),
+        });
+        self.scroll = 0;
+        true
     }
-    let Some(LogView::Running(path)) = e.log.take() else {
-        return;
-    };
-    e.log = Some(match result {
-        Ok(triage) => LogView::Done {
-            path,
-            triage,
-            selected: 0,
-            open: false,
-        },
-        Err(err) => LogView::Failed(err),
-    });
-    e.scroll = 0;
-    app.dirty = true;
 }
 
 /// Lines of the log triage view.

@@ -25,6 +25,7 @@ pub mod app;
 pub mod dashboard;
 pub mod explain;
 pub mod field;
+pub mod finding;
 pub mod modal;
 pub mod start;
 pub mod theme;

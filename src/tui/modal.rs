@@ -2,7 +2,7 @@
 //! confirm a delete, ask for a password that is not saved, choose the
 //! export format.
 
-use super::app::{App, Effect, ListedProfile, Screen};
+use super::app::{Action, App, Context, Effect, ListedProfile};
 use super::field::TextField;
 use super::theme::{Theme, width, wrap};
 use crate::profile::{Profile, check_name};
@@ -13,7 +13,6 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::{Position, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
-use std::path::PathBuf;
 
 #[derive(Debug)]
 pub enum Modal {
@@ -157,170 +156,145 @@ impl Modal {
     }
 }
 
-/// Handles a key in a dialog. The dialog was taken out of `app.modal`; it
-/// is put back unless the key closes it.
-pub fn on_key(app: &mut App, modal: Modal, key: KeyEvent) -> Vec<Effect> {
-    if key.code == KeyCode::Esc {
-        return Vec::new();
-    }
-    match modal {
-        Modal::Save(d) => save_key(app, d, key),
-        Modal::Name(d) => name_key(app, d, key),
-        Modal::ConfirmDelete(name) => match key.code {
-            KeyCode::Char('y') | KeyCode::Char('Y') => vec![Effect::DeleteProfile(name)],
-            KeyCode::Char('n') | KeyCode::Char('N') => Vec::new(),
-            _ => {
-                app.modal = Some(Modal::ConfirmDelete(name));
-                Vec::new()
-            }
-        },
-        Modal::Password(d) => password_key(app, d, key),
-        Modal::Export => {
-            let format = match key.code {
-                KeyCode::Char('m') | KeyCode::Char('M') => Format::Markdown,
-                KeyCode::Char('j') | KeyCode::Char('J') => Format::Json,
-                _ => {
-                    app.modal = Some(Modal::Export);
-                    return Vec::new();
+impl Modal {
+    /// Handles a key in a dialog. The dialog was taken out of the app; it
+    /// asks to be shown again ([`Action::OpenModal`]) unless the key
+    /// closes it.
+    pub fn on_key(self, ctx: &Context, key: KeyEvent) -> Vec<Action> {
+        if key.code == KeyCode::Esc {
+            return Vec::new();
+        }
+        match self {
+            Modal::Save(d) => d.on_key(key),
+            Modal::Name(d) => d.on_key(ctx, key),
+            Modal::ConfirmDelete(name) => match key.code {
+                KeyCode::Char('y') | KeyCode::Char('Y') => {
+                    vec![Action::Effect(Effect::DeleteProfile(name))]
                 }
-            };
-            vec![Effect::Export(format)]
+                KeyCode::Char('n') | KeyCode::Char('N') => Vec::new(),
+                _ => vec![Action::OpenModal(Modal::ConfirmDelete(name))],
+            },
+            Modal::Password(d) => d.on_key(key),
+            Modal::Export => {
+                let format = match key.code {
+                    KeyCode::Char('m') | KeyCode::Char('M') => Format::Markdown,
+                    KeyCode::Char('j') | KeyCode::Char('J') => Format::Json,
+                    _ => return vec![Action::OpenModal(Modal::Export)],
+                };
+                vec![Action::Effect(Effect::Export(format))]
+            }
         }
     }
 }
 
-fn save_key(app: &mut App, mut d: SaveDialog, key: KeyEvent) -> Vec<Effect> {
-    let mut effects = Vec::new();
-    let toggles = can_save_password(&d.settings);
-    match key.code {
-        KeyCode::Tab | KeyCode::BackTab | KeyCode::Up | KeyCode::Down if toggles => {
-            d.focus = 1 - d.focus;
+impl SaveDialog {
+    /// Whether the profile is saved with its password.
+    pub fn keeps_password(&self) -> bool {
+        self.save_password && can_save_password(&self.settings)
+    }
+
+    fn on_key(mut self, key: KeyEvent) -> Vec<Action> {
+        let toggles = can_save_password(&self.settings);
+        let mut actions = Vec::new();
+        match key.code {
+            KeyCode::Tab | KeyCode::BackTab | KeyCode::Up | KeyCode::Down if toggles => {
+                self.focus = 1 - self.focus;
+            }
+            KeyCode::Char(' ') if self.focus == 1 => self.save_password = !self.save_password,
+            KeyCode::Enter => actions.extend(self.submit().map(Action::Effect)),
+            _ if self.focus == 0 && self.name.handle(key) => self.error = None,
+            _ => {}
         }
-        KeyCode::Char(' ') if d.focus == 1 => d.save_password = !d.save_password,
-        KeyCode::Enter => {
-            let name = d.name.value().trim().to_string();
-            let replaces_origin = d.origin.as_deref() == Some(name.as_str());
+        // The dialog stays open until the save is done (`Msg::ProfileSaved`).
+        actions.insert(0, Action::OpenModal(Modal::Save(self)));
+        actions
+    }
+
+    /// Enter: the save to do, or the error shown in the dialog.
+    fn submit(&mut self) -> Option<Effect> {
+        let name = self.name.value().trim().to_string();
+        let replaces_origin = self.origin.as_deref() == Some(name.as_str());
+        if let Err(e) = check_name(&name) {
+            self.error = Some(e);
+            return None;
+        }
+        if self.taken.contains(&name) && !replaces_origin {
+            self.error = Some(format!(
+                "A profile named \"{name}\" already exists; choose another name."
+            ));
+            return None;
+        }
+        self.error = None;
+        let mut settings = self.settings.clone();
+        let save_password = self.keeps_password();
+        if !save_password {
+            settings.password = Password::default();
+        }
+        Some(Effect::SaveProfile {
+            profile: Profile {
+                name,
+                settings,
+                save_password,
+            },
+            overwrite: replaces_origin,
+        })
+    }
+}
+
+impl NameDialog {
+    fn on_key(mut self, ctx: &Context, key: KeyEvent) -> Vec<Action> {
+        if key.code == KeyCode::Enter {
+            let name = self.name.value().trim().to_string();
             if let Err(e) = check_name(&name) {
-                d.error = Some(e);
-            } else if d.taken.contains(&name) && !replaces_origin {
-                d.error = Some(format!(
+                self.error = Some(e);
+            } else if name == self.from && self.purpose == NamePurpose::Rename {
+                return Vec::new();
+            } else if ctx.find_profile(&name).is_some() {
+                self.error = Some(format!(
                     "A profile named \"{name}\" already exists; choose another name."
                 ));
             } else {
-                d.error = None;
-                let mut settings = d.settings.clone();
-                let save_password = d.save_password && toggles;
-                if !save_password {
-                    settings.password = Password::default();
-                }
-                effects.push(Effect::SaveProfile {
-                    profile: Profile {
-                        name,
-                        settings,
-                        save_password,
-                    },
-                    overwrite: replaces_origin,
-                });
+                let from = self.from;
+                return vec![Action::Effect(match self.purpose {
+                    NamePurpose::Rename => Effect::RenameProfile { from, to: name },
+                    NamePurpose::Duplicate => Effect::DuplicateProfile { from, to: name },
+                })];
             }
+        } else if self.name.handle(key) {
+            self.error = None;
         }
-        _ if d.focus == 0 && d.name.handle(key) => d.error = None,
-        _ => {}
-    }
-    app.modal = Some(Modal::Save(d));
-    effects
-}
-
-/// The result of a save: close the dialog and remember the profile, or
-/// show the error in the dialog.
-pub fn saved(app: &mut App, result: Result<(String, PathBuf), String>) -> Vec<Effect> {
-    match result {
-        Ok((name, path)) => {
-            let with_password = match app.modal.take() {
-                Some(Modal::Save(d)) => d.save_password && can_save_password(&d.settings),
-                _ => false,
-            };
-            match &mut app.screen {
-                Screen::Dashboard(d) => {
-                    d.profile = Some(name.clone());
-                    d.save_password = with_password;
-                }
-                Screen::Wizard(w) => {
-                    w.origin = Some(name.clone());
-                    w.save_password = with_password;
-                }
-                _ => {}
-            }
-            let what = if with_password {
-                "with the password"
-            } else {
-                "without the password"
-            };
-            app.set_flash(
-                format!("Saved profile \"{name}\" ({what}) to {}", path.display()),
-                false,
-            );
-            vec![Effect::LoadProfiles]
-        }
-        Err(e) => {
-            if let Some(Modal::Save(d)) = &mut app.modal {
-                d.error = Some(e);
-            } else {
-                app.set_flash(e, true);
-            }
-            Vec::new()
-        }
+        vec![Action::OpenModal(Modal::Name(self))]
     }
 }
 
-fn name_key(app: &mut App, mut d: NameDialog, key: KeyEvent) -> Vec<Effect> {
-    if key.code == KeyCode::Enter {
-        let name = d.name.value().trim().to_string();
-        if let Err(e) = check_name(&name) {
-            d.error = Some(e);
-        } else if name == d.from && d.purpose == NamePurpose::Rename {
-            return Vec::new();
-        } else if app.find_profile(&name).is_some() {
-            d.error = Some(format!(
-                "A profile named \"{name}\" already exists; choose another name."
-            ));
-        } else {
-            let from = d.from.clone();
-            return vec![match d.purpose {
-                NamePurpose::Rename => Effect::RenameProfile { from, to: name },
-                NamePurpose::Duplicate => Effect::DuplicateProfile { from, to: name },
-            }];
-        }
-    } else if d.name.handle(key) {
-        d.error = None;
-    }
-    app.modal = Some(Modal::Name(d));
-    Vec::new()
-}
-
-fn password_key(app: &mut App, mut d: PasswordDialog, key: KeyEvent) -> Vec<Effect> {
-    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-    match key.code {
-        KeyCode::Char('t') if ctrl => d.show = !d.show,
-        KeyCode::Enter => {
-            if d.field.value().is_empty() {
-                d.error = Some(
+impl PasswordDialog {
+    fn on_key(mut self, key: KeyEvent) -> Vec<Action> {
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        match key.code {
+            KeyCode::Char('t') if ctrl => self.show = !self.show,
+            KeyCode::Enter if self.field.value().is_empty() => {
+                self.error = Some(
                     "Enter the password, or edit the profile and turn off \"requires authentication\"."
                         .into(),
                 );
-            } else {
-                let mut p = d.profile;
-                p.settings.password = Password::new(d.field.value());
-                return app.begin_run(p.settings, Some(p.name), false);
+            }
+            KeyCode::Enter => {
+                let mut p = self.profile;
+                p.settings.password = Password::new(self.field.value());
+                return vec![Action::Run {
+                    settings: p.settings,
+                    profile: Some(p.name),
+                    save_password: false,
+                }];
+            }
+            _ => {
+                if self.field.handle(key) {
+                    self.error = None;
+                }
             }
         }
-        _ => {
-            if d.field.handle(key) {
-                d.error = None;
-            }
-        }
+        vec![Action::OpenModal(Modal::Password(self))]
     }
-    app.modal = Some(Modal::Password(d));
-    Vec::new()
 }
 
 /// A centered box of `w`×`h` cells within `area`.

@@ -1,7 +1,7 @@
 //! The start screen: a new check, explaining an error message, and the
 //! saved profiles (run, edit, copy, rename, delete).
 
-use super::app::{App, Effect, ListedProfile, Screen};
+use super::app::{Action, App, Context, ListedProfile, Screen};
 use super::explain::ExplainState;
 use super::modal::{Modal, NameDialog, NamePurpose, PasswordDialog};
 use super::theme::{Theme, truncate, wrap};
@@ -34,8 +34,9 @@ pub enum Item {
     Profile(usize),
 }
 
-pub fn item_count(app: &App) -> usize {
-    FIXED + app.profiles.len()
+/// The rows of the start screen with `profiles` saved profiles.
+pub fn item_count(profiles: usize) -> usize {
+    FIXED + profiles
 }
 
 pub fn item(index: usize) -> Item {
@@ -51,28 +52,6 @@ fn selected(app: &App) -> Item {
         Screen::Start(s) => item(s.selected),
         _ => Item::NewCheck,
     }
-}
-
-/// The selected profile, when a profile row is selected.
-fn selected_profile(app: &App) -> Option<&ListedProfile> {
-    match selected(app) {
-        Item::Profile(i) => app.profiles.get(i),
-        _ => None,
-    }
-}
-
-pub fn keys(app: &App) -> Vec<(&'static str, &'static str)> {
-    let mut k = vec![(app.theme.up_down(), "move"), ("Enter", "open")];
-    if selected_profile(app).is_some() {
-        k.extend([
-            ("e", "edit"),
-            ("c", "copy"),
-            ("r", "rename"),
-            ("d", "delete"),
-        ]);
-    }
-    k.extend([("n", "new check"), ("q", "quit"), ("?", "help")]);
-    k
 }
 
 pub fn help() -> Vec<(&'static str, &'static str)> {
@@ -92,101 +71,136 @@ pub fn help() -> Vec<(&'static str, &'static str)> {
     ]
 }
 
-pub fn new_check(app: &mut App) {
-    let w = WizardState::new(&app.defaults);
-    app.screen = Screen::Wizard(Box::new(w));
+/// The wizard for a new check, starting from the environment's defaults.
+fn new_check(ctx: &Context) -> Action {
+    Action::GoTo(Screen::Wizard(Box::new(WizardState::new(ctx.defaults))))
 }
 
-pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
-    let count = item_count(app);
-    let Screen::Start(st) = &mut app.screen else {
-        return Vec::new();
-    };
-    match key.code {
-        KeyCode::Up | KeyCode::Char('k') => st.selected = st.selected.saturating_sub(1),
-        KeyCode::Down | KeyCode::Char('j') => st.selected = (st.selected + 1).min(count - 1),
-        KeyCode::Home | KeyCode::Char('g') => st.selected = 0,
-        KeyCode::End | KeyCode::Char('G') => st.selected = count - 1,
-        KeyCode::Char('q') | KeyCode::Esc => return app.quit(),
-        KeyCode::Char('?') => app.help = true,
-        KeyCode::Char('n') => new_check(app),
-        KeyCode::Enter => match item(st.selected) {
-            Item::NewCheck => new_check(app),
-            Item::Explain => app.screen = Screen::Explain(ExplainState::default()),
-            Item::Profile(i) => return run_profile(app, i),
-        },
-        KeyCode::Char('e') => {
-            if let Some(p) = usable(app) {
-                let w = WizardState::edit(&p.settings, Some(p.name.clone()), p.save_password);
-                app.screen = Screen::Wizard(Box::new(w));
-            }
+impl StartState {
+    /// The selected profile, when a profile row is selected.
+    fn selected_profile<'a>(&self, ctx: &'a Context) -> Option<&'a ListedProfile> {
+        match item(self.selected) {
+            Item::Profile(i) => ctx.profiles.get(i),
+            _ => None,
         }
-        KeyCode::Char('c') => {
-            if let Some(p) = usable(app) {
-                let name = free_name(app, &format!("{} copy", p.name));
-                app.modal = Some(Modal::Name(NameDialog::new(
-                    NamePurpose::Duplicate,
-                    &p.name,
-                    &name,
-                )));
-            }
-        }
-        KeyCode::Char('r') => {
-            if let Some(p) = usable(app) {
-                app.modal = Some(Modal::Name(NameDialog::new(
-                    NamePurpose::Rename,
-                    &p.name,
-                    &p.name,
-                )));
-            }
-        }
-        KeyCode::Char('d') | KeyCode::Delete => {
-            if let Some(p) = selected_profile(app) {
-                app.modal = Some(Modal::ConfirmDelete(p.name.clone()));
-            }
-        }
-        _ => {}
     }
-    Vec::new()
-}
 
-/// The selected profile when it can be read; otherwise says why not.
-fn usable(app: &mut App) -> Option<crate::profile::Profile> {
-    let listed = selected_profile(app)?;
-    match &listed.profile {
-        Ok(p) => Some(p.clone()),
-        Err(e) => {
-            let e = e.clone();
-            app.set_flash(e, true);
-            None
+    pub fn keys(&self, ctx: &Context) -> Vec<(&'static str, &'static str)> {
+        let mut k = vec![(ctx.theme.up_down(), "move"), ("Enter", "open")];
+        if self.selected_profile(ctx).is_some() {
+            k.extend([
+                ("e", "edit"),
+                ("c", "copy"),
+                ("r", "rename"),
+                ("d", "delete"),
+            ]);
         }
+        k.extend([("n", "new check"), ("q", "quit"), ("?", "help")]);
+        k
+    }
+
+    pub fn on_key(&mut self, ctx: &Context, key: KeyEvent) -> Vec<Action> {
+        let count = item_count(ctx.profiles.len());
+        match key.code {
+            KeyCode::Up | KeyCode::Char('k') => self.selected = self.selected.saturating_sub(1),
+            KeyCode::Down | KeyCode::Char('j') => {
+                self.selected = (self.selected + 1).min(count - 1)
+            }
+            KeyCode::Home | KeyCode::Char('g') => self.selected = 0,
+            KeyCode::End | KeyCode::Char('G') => self.selected = count - 1,
+            KeyCode::Char('q') | KeyCode::Esc => return vec![Action::Quit],
+            KeyCode::Char('?') => return vec![Action::Help],
+            KeyCode::Char('n') => return vec![new_check(ctx)],
+            KeyCode::Enter => return self.open(ctx),
+            _ => return self.profile_key(ctx, key),
+        }
+        Vec::new()
+    }
+
+    /// Enter: open the selected row.
+    fn open(&self, ctx: &Context) -> Vec<Action> {
+        match item(self.selected) {
+            Item::NewCheck => vec![new_check(ctx)],
+            Item::Explain => vec![Action::GoTo(Screen::Explain(ExplainState::default()))],
+            Item::Profile(i) => self.run_profile(ctx, i),
+        }
+    }
+
+    /// The keys that act on the selected profile: edit, copy, rename, delete.
+    fn profile_key(&self, ctx: &Context, key: KeyEvent) -> Vec<Action> {
+        if matches!(key.code, KeyCode::Char('d') | KeyCode::Delete) {
+            return self
+                .selected_profile(ctx)
+                .map(|p| Action::OpenModal(Modal::ConfirmDelete(p.name.clone())))
+                .into_iter()
+                .collect();
+        }
+        if !matches!(key.code, KeyCode::Char('e' | 'c' | 'r')) {
+            return Vec::new();
+        }
+        let p = match self.usable(ctx) {
+            Some(Ok(p)) => p,
+            Some(Err(flash)) => return vec![flash],
+            None => return Vec::new(),
+        };
+        let action = match key.code {
+            KeyCode::Char('e') => {
+                let w = WizardState::edit(&p.settings, Some(p.name.clone()), p.save_password);
+                Action::GoTo(Screen::Wizard(Box::new(w)))
+            }
+            KeyCode::Char('c') => {
+                let name = free_name(ctx, &format!("{} copy", p.name));
+                let d = NameDialog::new(NamePurpose::Duplicate, &p.name, &name);
+                Action::OpenModal(Modal::Name(d))
+            }
+            _ => {
+                let d = NameDialog::new(NamePurpose::Rename, &p.name, &p.name);
+                Action::OpenModal(Modal::Name(d))
+            }
+        };
+        vec![action]
+    }
+
+    /// The selected profile when it can be read, or the message that says
+    /// why not; `None` when no profile row is selected.
+    fn usable(&self, ctx: &Context) -> Option<Result<crate::profile::Profile, Action>> {
+        let listed = self.selected_profile(ctx)?;
+        Some(match &listed.profile {
+            Ok(p) => Ok(p.clone()),
+            Err(e) => Err(Action::Flash(e.clone(), true)),
+        })
+    }
+
+    /// Runs a profile, asking first for a password it does not keep.
+    fn run_profile(&self, ctx: &Context, index: usize) -> Vec<Action> {
+        if ctx.profiles.get(index).is_none() {
+            return Vec::new();
+        }
+        let p = match self.usable(ctx) {
+            Some(Ok(p)) => p,
+            Some(Err(flash)) => return vec![flash],
+            None => return Vec::new(),
+        };
+        if p.settings.auth && p.settings.password.is_empty() {
+            return vec![Action::OpenModal(Modal::Password(PasswordDialog::new(p)))];
+        }
+        vec![Action::Run {
+            save_password: p.save_password,
+            settings: p.settings,
+            profile: Some(p.name),
+        }]
     }
 }
 
 /// A profile name not used yet: `base`, `base 2`, `base 3`…
-pub fn free_name(app: &App, base: &str) -> String {
-    if app.find_profile(base).is_none() {
+pub fn free_name(ctx: &Context, base: &str) -> String {
+    if ctx.find_profile(base).is_none() {
         return base.to_string();
     }
     (2..)
         .map(|n| format!("{base} {n}"))
-        .find(|n| app.find_profile(n).is_none())
+        .find(|n| ctx.find_profile(n).is_none())
         .unwrap_or_else(|| base.to_string())
-}
-
-fn run_profile(app: &mut App, index: usize) -> Vec<Effect> {
-    if app.profiles.get(index).is_none() {
-        return Vec::new();
-    }
-    let Some(p) = usable(app) else {
-        return Vec::new();
-    };
-    if p.settings.auth && p.settings.password.is_empty() {
-        app.modal = Some(Modal::Password(PasswordDialog::new(p)));
-        return Vec::new();
-    }
-    let save = p.save_password;
-    app.begin_run(p.settings, Some(p.name), save)
 }
 
 pub fn header(theme: &Theme) -> Line<'static> {

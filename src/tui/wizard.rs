@@ -8,7 +8,7 @@
 //! [`Settings::validate`], mapped onto the wizard's inputs, plus the few
 //! checks only a form needs (a port that is not a number).
 
-use super::app::{App, Effect, Screen};
+use super::app::{Action, App, Context, Effect, Screen};
 use super::field::TextField;
 use super::modal::{Modal, SaveDialog};
 use super::theme::{Theme, truncate, width, wrap};
@@ -745,119 +745,134 @@ pub fn help() -> Vec<(&'static str, &'static str)> {
     ]
 }
 
-pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
-    let Screen::Wizard(w) = &mut app.screen else {
-        return Vec::new();
-    };
-    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-    match key.code {
-        KeyCode::Esc => {
-            if let Some(i) = w.focused() {
-                w.touched.insert(i);
+impl WizardState {
+    pub fn on_key(&mut self, ctx: &Context, key: KeyEvent) -> Vec<Action> {
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        match key.code {
+            KeyCode::Esc => return self.back(),
+            KeyCode::Enter => return self.forward(),
+            KeyCode::Tab | KeyCode::Down => self.move_focus(1),
+            KeyCode::BackTab | KeyCode::Up => self.move_focus(-1),
+            KeyCode::Char('t') if ctrl => self.show_password = !self.show_password,
+            KeyCode::Char('f') if !ctrl && self.step == Step::Provider => {
+                return self
+                    .start_finding()
+                    .map(|s| Action::Effect(Effect::Discover(Box::new(s))))
+                    .into_iter()
+                    .collect();
             }
-            match w.step.prev() {
-                Some(p) => w.go(p),
-                None => app.screen = Screen::Start(Default::default()),
+            _ if self.step == Step::Review => return self.review_key(ctx, key),
+            _ => self.input_key(key),
+        }
+        Vec::new()
+    }
+
+    /// Esc: the step before, or the start screen from the first.
+    fn back(&mut self) -> Vec<Action> {
+        if let Some(i) = self.focused() {
+            self.touched.insert(i);
+        }
+        match self.step.prev() {
+            Some(p) => self.go(p),
+            None => return vec![Action::GoTo(Screen::Start(Default::default()))],
+        }
+        Vec::new()
+    }
+
+    /// A key for the focused input: typing, or choosing.
+    fn input_key(&mut self, key: KeyEvent) {
+        let Some(input) = self.focused() else {
+            return;
+        };
+        if input.is_text() {
+            if let Some(f) = self.text_mut(input) {
+                f.handle(key);
             }
+        } else {
+            self.choice_key(input, key);
+        }
+    }
+
+    fn review_key(&mut self, ctx: &Context, key: KeyEvent) -> Vec<Action> {
+        match key.code {
+            KeyCode::Char('a') => self.go(Step::Advanced),
+            KeyCode::Char(c @ '1'..='5') => {
+                let n = c as usize - '1' as usize;
+                self.go(Step::MAIN[n]);
+            }
+            KeyCode::Char('s') => {
+                let dialog = SaveDialog::new(
+                    self.settings(),
+                    self.origin.clone(),
+                    self.save_password,
+                    ctx.profiles,
+                );
+                return vec![Action::OpenModal(Modal::Save(dialog))];
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    /// Enter: go on when the step is valid; on the review, run.
+    fn forward(&mut self) -> Vec<Action> {
+        if self.step == Step::Provider {
+            self.apply_preset();
+        }
+        if self.step == Step::Review {
+            return self.run();
+        }
+        if !self.step_problems(self.step).is_empty() {
+            refuse(self);
             return Vec::new();
         }
-        KeyCode::Enter => return forward(app),
-        KeyCode::Tab | KeyCode::Down => w.move_focus(1),
-        KeyCode::BackTab | KeyCode::Up => w.move_focus(-1),
-        KeyCode::Char('t') if ctrl => w.show_password = !w.show_password,
-        KeyCode::Char('f') if !ctrl && w.step == Step::Provider => {
-            return match w.start_finding() {
-                Some(s) => vec![Effect::Discover(Box::new(s))],
-                None => Vec::new(),
-            };
+        let mut actions = Vec::new();
+        if self.step == Step::Email {
+            actions.extend(self.email_done().map(Action::Effect));
         }
-        _ if w.step == Step::Review => return review_key(app, key),
-        _ => {
-            if let Some(input) = w.focused() {
-                if input.is_text() {
-                    if let Some(f) = w.text_mut(input) {
-                        f.handle(key);
-                    }
-                } else {
-                    w.choice_key(input, key);
-                }
-            }
-        }
+        let next = self.step.next();
+        self.go(next);
+        actions
     }
-    Vec::new()
-}
 
-fn review_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
-    let Screen::Wizard(w) = &mut app.screen else {
-        return Vec::new();
-    };
-    match key.code {
-        KeyCode::Char('a') => w.go(Step::Advanced),
-        KeyCode::Char(c @ '1'..='5') => {
-            let n = c as usize - '1' as usize;
-            w.go(Step::MAIN[n]);
-        }
-        KeyCode::Char('s') => {
-            let dialog = SaveDialog::new(
-                w.settings(),
-                w.origin.clone(),
-                w.save_password,
-                &app.profiles,
-            );
-            app.modal = Some(Modal::Save(dialog));
-        }
-        _ => {}
-    }
-    Vec::new()
-}
-
-/// Enter: go on when the step is valid; on the review, run.
-fn forward(app: &mut App) -> Vec<Effect> {
-    let Screen::Wizard(w) = &mut app.screen else {
-        return Vec::new();
-    };
-    if w.step == Step::Provider {
-        w.apply_preset();
-    }
-    if w.step == Step::Review {
+    /// Enter on the review: run, unless a step is still wrong.
+    fn run(&mut self) -> Vec<Action> {
         // Every step again: a profile may hold settings no step checked yet.
         let bad = Step::MAIN
             .iter()
             .chain([Step::Advanced].iter())
-            .find(|s| !w.step_problems(**s).is_empty())
+            .find(|s| !self.step_problems(**s).is_empty())
             .copied();
         if let Some(step) = bad {
-            w.go(step);
-            refuse(w);
+            self.go(step);
+            refuse(self);
             return Vec::new();
         }
-        let settings = w.settings();
-        let (origin, save) = (w.origin.clone(), w.save_password);
-        return app.begin_run(settings, origin, save);
+        vec![Action::Run {
+            settings: self.settings(),
+            profile: self.origin.clone(),
+            save_password: self.save_password,
+        }]
     }
-    if !w.step_problems(w.step).is_empty() {
-        refuse(w);
-        return Vec::new();
-    }
-    let mut effects = Vec::new();
-    if w.step == Step::Email {
-        w.refresh_suggestion();
+
+    /// Leaving the address step: suggest a provider, and ask the DNS for
+    /// one when the domain is not a well-known one.
+    fn email_done(&mut self) -> Option<Effect> {
+        self.refresh_suggestion();
         // A search for another address says nothing about this one.
-        if w.finding_for != w.account.value().trim() {
-            w.finding = Finding::Idle;
+        if self.finding_for != self.account.value().trim() {
+            self.finding = Finding::Idle;
         }
         // Not a well-known domain: its MX may still name the provider
         // (a Microsoft 365 or Google MX), or its SRV the server.
-        if w.suggestion.is_none() && !w.suggestion_for.is_empty() {
-            effects.push(Effect::DetectProvider {
-                domain: w.suggestion_for.clone(),
-                settings: Box::new(w.settings()),
+        if self.suggestion.is_none() && !self.suggestion_for.is_empty() {
+            return Some(Effect::DetectProvider {
+                domain: self.suggestion_for.clone(),
+                settings: Box::new(self.settings()),
             });
         }
+        None
     }
-    let next = w.step.next();
-    w.go(next);
-    effects
 }
 
 /// Shows every error of the step and focuses the first bad input.
