@@ -998,7 +998,11 @@ fn sender_spf(b: &mut Board<'_>, provider: Option<&str>) {
     let include = provider.and_then(crate::probe::sender_spf::provider_include);
     let (record, warning, conf) = if own_ip_sends {
         let conf = if result == "fail" { 0.75 } else { 0.5 };
-        (spf.fix_record.clone(), spf.fix_warning.clone(), conf)
+        (
+            spf.fix_record.clone(),
+            spf.fix_warning.clone().flatten(),
+            conf,
+        )
     } else if let Some(inc) = include.filter(|inc| {
         // The provider's servers are covered when the evaluation reached
         // its include anywhere (directly, nested, or through redirect=),
@@ -1013,7 +1017,11 @@ fn sender_spf(b: &mut Board<'_>, provider: Option<&str>) {
         let m = crate::spf::merge_records(&refs, crate::spf::Addition::Include(inc.to_string()));
         (Some(m.record), m.warning, 0.6)
     } else if result == "permerror" {
-        (spf.fix_record.clone(), spf.fix_warning.clone(), 0.5)
+        (
+            spf.fix_record.clone(),
+            spf.fix_warning.clone().flatten(),
+            0.5,
+        )
     } else {
         b.note(
             o.id,
