@@ -841,7 +841,12 @@ fn domains(b: &mut Board<'_>, s: &Settings) {
     if let Some(o) = b.get(CheckId::RecipientMx) {
         match o.status {
             Status::Fail => recipient_unreachable(b, o, s),
-            Status::Warn if o.view::<view::RecipientMx>().port25_problem.is_some() => {
+            Status::Warn
+                if o.view::<view::RecipientMx>()
+                    .port25_problem
+                    .flatten()
+                    .is_some() =>
+            {
                 // The MX hosts exist but port 25 refused or ignored us. Only
                 // evidence when this network reaches port 25 elsewhere (the
                 // survey of your own server); many networks block it.

@@ -368,7 +368,9 @@ view!(
         mx: Vec<MxRow>,
         null_mx: bool,
         implicit_mx: bool,
-        port25_problem: String,
+        /// refused or timed-out; written as null when port 25 answered.
+        #[serde(deserialize_with = "present")]
+        port25_problem: Option<String>,
         failure: String,
         error: String,
     }
@@ -426,6 +428,14 @@ view!(
         not_probed: u64,
     }
 );
+
+/// Items of the probe's own types as the JSON a view holds them in.
+pub fn values<T: Serialize>(items: &[T]) -> Vec<Value> {
+    items
+        .iter()
+        .filter_map(|i| serde_json::to_value(i).ok())
+        .collect()
+}
 
 fn fits(view: CheckId, outcome: CheckId) -> bool {
     view == outcome || (view == CheckId::Relay && outcome == CheckId::RelayAnonymous)
