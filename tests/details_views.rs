@@ -94,19 +94,6 @@ fn the_scan_sees_a_keyed_write() {
     assert!(keyed_writes("o.with_view(view::Auth { ..Default::default() })").is_empty());
 }
 
-/// Files still writing by key while the checks move to their views.
-const NOT_YET: &[&str] = &[
-    "discover/mod.rs",
-    "session/anonymous.rs",
-    "session/auth.rs",
-    "session/connect.rs",
-    "session/ehlo.rs",
-    "session/encryption.rs",
-    "session/greeting.rs",
-    "session/mod.rs",
-    "session/relay.rs",
-];
-
 #[test]
 fn the_probe_writes_no_detail_by_key() {
     let mut files = Vec::new();
@@ -115,7 +102,7 @@ fn the_probe_writes_no_detail_by_key() {
     let mut wrong = Vec::new();
     for f in files {
         // The model defines the outcome (and its reply fields) itself.
-        if f.ends_with("probe/model.rs") || NOT_YET.iter().any(|n| f.ends_with(n)) {
+        if f.ends_with("probe/model.rs") {
             continue;
         }
         for w in keyed_writes(&std::fs::read_to_string(&f).unwrap()) {

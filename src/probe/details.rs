@@ -185,8 +185,11 @@ view!(
         certificate: Certificate,
         /// expired, wrong-name, self-signed, unknown-issuer…
         certificate_problem: String,
-        certificate_error: String,
+        #[serde(deserialize_with = "present")]
+        certificate_error: Option<String>,
         handshake_failure: String,
+        /// The service found instead of TLS.
+        not_smtp: String,
         no_trust_store: bool,
         plaintext_after_starttls: bool,
         ehlo_after_tls: Value,
