@@ -841,7 +841,12 @@ fn domains(b: &mut Board<'_>, s: &Settings) {
     if let Some(o) = b.get(CheckId::RecipientMx) {
         match o.status {
             Status::Fail => recipient_unreachable(b, o, s),
-            Status::Warn if o.view::<view::RecipientMx>().port25_problem.is_some() => {
+            Status::Warn
+                if o.view::<view::RecipientMx>()
+                    .port25_problem
+                    .flatten()
+                    .is_some() =>
+            {
                 // The MX hosts exist but port 25 refused or ignored us. Only
                 // evidence when this network reaches port 25 elsewhere (the
                 // survey of your own server); many networks block it.
@@ -998,7 +1003,11 @@ fn sender_spf(b: &mut Board<'_>, provider: Option<&str>) {
     let include = provider.and_then(crate::probe::sender_spf::provider_include);
     let (record, warning, conf) = if own_ip_sends {
         let conf = if result == "fail" { 0.75 } else { 0.5 };
-        (spf.fix_record.clone(), spf.fix_warning.clone(), conf)
+        (
+            spf.fix_record.clone(),
+            spf.fix_warning.clone().flatten(),
+            conf,
+        )
     } else if let Some(inc) = include.filter(|inc| {
         // The provider's servers are covered when the evaluation reached
         // its include anywhere (directly, nested, or through redirect=),
@@ -1013,7 +1022,11 @@ fn sender_spf(b: &mut Board<'_>, provider: Option<&str>) {
         let m = crate::spf::merge_records(&refs, crate::spf::Addition::Include(inc.to_string()));
         (Some(m.record), m.warning, 0.6)
     } else if result == "permerror" {
-        (spf.fix_record.clone(), spf.fix_warning.clone(), 0.5)
+        (
+            spf.fix_record.clone(),
+            spf.fix_warning.clone().flatten(),
+            0.5,
+        )
     } else {
         b.note(
             o.id,

@@ -1,10 +1,19 @@
-//! Typed views of each check's details, for the code that reasons about
-//! them (the diagnosis). The details travel as a JSON object in the report
-//! (its shape is a contract), and the probe writes them by key; these
-//! structs name every key once, with its type, so a reader asks
-//! `auth.auth_offered` instead of `detail_bool("auth_offered")` and a
-//! renamed key is caught: `tests/recorded.rs` reads every recorded real run
-//! through these views and fails on a key a view does not declare.
+//! Typed views of each check's details, at both ends. The details travel
+//! as a JSON object in the report (its shape is a contract); these structs
+//! name every key once, with its type. The probe writes a check's details
+//! by filling its view and handing it to [`Outcome::set_view`], and the
+//! code that reasons about them (the diagnosis) reads them back with
+//! [`Outcome::view`], so a reader asks `auth.auth_offered` instead of
+//! `detail_bool("auth_offered")` and a misspelt key does not compile.
+//! `tests/recorded.rs` reads every recorded real run through these views
+//! and fails on a key a view does not declare; `tests/details_views.rs`
+//! writes each recorded outcome back through its view and wants the same
+//! details, and fails on a detail written by key in `src/probe`.
+//!
+//! A field is `None` when the check did not write it. A few details are
+//! written as JSON `null` when the probe had no value (the report has
+//! always shown them so): those fields are `Option<Option<T>>`, read with
+//! [`present`] so that `Some(None)` is a written `null`.
 
 use super::model::{CheckId, Outcome};
 use serde::de::DeserializeOwned;
@@ -37,6 +46,16 @@ pub struct LimitFields {
 /// A view of one check's details.
 pub trait View: DeserializeOwned + Serialize + Default {
     const CHECK: CheckId;
+}
+
+/// Reads a field that is present in the details, even as `null`, as
+/// `Some` (an absent one stays `None` through `#[serde(default)]`).
+pub fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
 }
 
 macro_rules! view {
@@ -166,8 +185,11 @@ view!(
         certificate: Certificate,
         /// expired, wrong-name, self-signed, unknown-issuer…
         certificate_problem: String,
-        certificate_error: String,
+        #[serde(deserialize_with = "present")]
+        certificate_error: Option<String>,
         handshake_failure: String,
+        /// The service found instead of TLS.
+        not_smtp: String,
         no_trust_store: bool,
         plaintext_after_starttls: bool,
         ehlo_after_tls: Value,
@@ -222,12 +244,15 @@ view!(
     /// `net.public_ip`.
     PublicIp for NetPublicIp {
         ip: String,
-        ipv6: String,
+        #[serde(deserialize_with = "present")]
+        ipv6: Option<String>,
         version: u8,
         source: String,
         sources: Vec<Value>,
-        ehlo_echo: String,
-        local_address: String,
+        #[serde(deserialize_with = "present")]
+        ehlo_echo: Option<String>,
+        #[serde(deserialize_with = "present")]
+        local_address: Option<String>,
         behind_nat: bool,
         private: bool,
         error: String,
@@ -240,8 +265,10 @@ view!(
         domain: String,
         ip: String,
         result: String,
-        matched: String,
-        record: String,
+        #[serde(deserialize_with = "present")]
+        matched: Option<String>,
+        #[serde(deserialize_with = "present")]
+        record: Option<String>,
         records: Vec<String>,
         own_ip_sends: bool,
         lookups: u64,
@@ -249,8 +276,76 @@ view!(
         trace: Vec<Value>,
         trace_text: String,
         fix_record: String,
-        fix_warning: String,
-        fix_lookups: u64,
+        #[serde(deserialize_with = "present")]
+        fix_warning: Option<String>,
+        #[serde(deserialize_with = "present")]
+        fix_lookups: Option<u64>,
+        #[serde(deserialize_with = "present")]
+        error: Option<String>,
+    }
+);
+
+view!(
+    /// `net.ptr`.
+    Ptr for NetPtr {
+        ip: String,
+        names: Vec<String>,
+        forward_confirmed: bool,
+        failure: String,
+    }
+);
+
+view!(
+    /// `net.dnsbl`.
+    Dnsbl for NetDnsbl {
+        ip: String,
+        /// One row a list: list, listed, meaning, and answer or error.
+        lists: Vec<Value>,
+    }
+);
+
+view!(
+    /// `sender.dmarc`.
+    Dmarc for SenderDmarc {
+        domain: String,
+        /// More than one record (receivers ignore them all).
+        records: Vec<String>,
+        record: String,
+        /// The name the record was found at (the organisational domain's
+        /// when inherited).
+        found_at: String,
+        /// none, quarantine, reject, or none-published.
+        policy: String,
+        spf_alignment: String,
+        dkim_alignment: String,
+        pct: u8,
+    }
+);
+
+view!(
+    /// `incoming.login`: the incoming (IMAP or POP3) login; `reply` is the
+    /// server's answer line.
+    IncomingLogin for IncomingLogin {
+        server: String,
+        port: u16,
+        protocol: String,
+        security: String,
+        login: String,
+        accepted: bool,
+        /// refused, timed-out… when the connection failed.
+        failure: String,
+        /// The port answered like another service.
+        wrong_service: bool,
+    }
+);
+
+view!(
+    /// `send`: the real test message.
+    SendMessage for Send {
+        sender: String,
+        recipient: String,
+        #[serde(deserialize_with = "present")]
+        queue_id: Option<String>,
         error: String,
     }
 );
@@ -276,7 +371,9 @@ view!(
         mx: Vec<MxRow>,
         null_mx: bool,
         implicit_mx: bool,
-        port25_problem: String,
+        /// refused or timed-out; written as null when port 25 answered.
+        #[serde(deserialize_with = "present")]
+        port25_problem: Option<String>,
         failure: String,
         error: String,
     }
@@ -317,7 +414,8 @@ view!(
     Discover for Discover {
         email: String,
         domain: String,
-        provider: Value,
+        #[serde(deserialize_with = "present")]
+        provider: Option<String>,
         /// The provider accepts only OAuth2 on SMTP: no password can work.
         oauth_only: bool,
         oauth_provider: String,
@@ -334,14 +432,59 @@ view!(
     }
 );
 
+/// Items of the probe's own types as the JSON a view holds them in.
+pub fn values<T: Serialize>(items: &[T]) -> Vec<Value> {
+    items
+        .iter()
+        .filter_map(|i| serde_json::to_value(i).ok())
+        .collect()
+}
+
+fn fits(view: CheckId, outcome: CheckId) -> bool {
+    view == outcome || (view == CheckId::Relay && outcome == CheckId::RelayAnonymous)
+}
+
 impl Outcome {
+    /// Writes the fields of `v` that are set into the details, over what
+    /// is there: the one way the probe writes a check's details.
+    pub fn set_view<V: View>(&mut self, v: V) {
+        debug_assert!(
+            fits(V::CHECK, self.id),
+            "view of {} written to {}",
+            V::CHECK,
+            self.id
+        );
+        self.merge(&v);
+    }
+
+    /// [`Outcome::set_view`], by value.
+    pub fn with_view<V: View>(mut self, v: V) -> Outcome {
+        self.set_view(v);
+        self
+    }
+
+    /// Marks the check that was under way when its session's overall time
+    /// ran out (every check with a view carries [`LimitFields`]).
+    pub fn with_limit(mut self, budget: std::time::Duration) -> Outcome {
+        self.merge(&LimitFields {
+            overall_timeout: Some(true),
+            budget_secs: Some(budget.as_secs()),
+        });
+        self
+    }
+
+    fn merge(&mut self, fields: &impl Serialize) {
+        if let Ok(Value::Object(m)) = serde_json::to_value(fields) {
+            self.details.extend(m);
+        }
+    }
+
     /// The typed view of this outcome's details. A detail of the wrong type
     /// reads as absent (the report is the probe's own; `tests/recorded.rs`
     /// proves the views match what real runs write).
     pub fn view<V: View>(&self) -> V {
         debug_assert!(
-            self.id == V::CHECK
-                || (V::CHECK == CheckId::Relay && self.id == CheckId::RelayAnonymous),
+            fits(V::CHECK, self.id),
             "view of {} read from {}",
             V::CHECK,
             self.id
@@ -350,37 +493,53 @@ impl Outcome {
     }
 }
 
-/// The keys of `details` that a view of `check` does not declare (empty for
-/// checks without a view). Tests use it to catch a detail written by the
-/// probe under a name the diagnosis does not know.
-pub fn undeclared_keys(check: CheckId, details: &Map<String, Value>) -> Vec<String> {
-    fn roundtrip<V: View>(details: &Map<String, Value>) -> Result<Value, String> {
+/// `details` read into the view of `check` and written back through it:
+/// what the probe would write for the same values. Tests compare it with
+/// recorded details to prove the views lose and add nothing.
+pub fn rewritten(
+    check: CheckId,
+    details: &Map<String, Value>,
+) -> Result<Map<String, Value>, String> {
+    fn through<V: View>(
+        check: CheckId,
+        details: &Map<String, Value>,
+    ) -> Result<Map<String, Value>, String> {
         let v: V =
             serde_json::from_value(Value::Object(details.clone())).map_err(|e| format!("({e})"))?;
-        serde_json::to_value(v).map_err(|e| e.to_string())
+        Ok(Outcome::new(check, super::Status::Pass, "")
+            .with_view(v)
+            .details)
     }
-    let back = match check {
-        CheckId::DnsServer => roundtrip::<DnsServer>(details),
-        CheckId::NetPort => roundtrip::<NetPort>(details),
-        CheckId::NetPorts => roundtrip::<NetPorts>(details),
-        CheckId::SmtpGreeting => roundtrip::<Greeting>(details),
-        CheckId::SmtpEhlo => roundtrip::<Ehlo>(details),
-        CheckId::Tls => roundtrip::<Tls>(details),
-        CheckId::Auth => roundtrip::<Auth>(details),
-        CheckId::Relay | CheckId::RelayAnonymous => roundtrip::<Relay>(details),
-        CheckId::NetPublicIp => roundtrip::<PublicIp>(details),
-        CheckId::SenderSpf => roundtrip::<Spf>(details),
-        CheckId::RecipientMx => roundtrip::<RecipientMx>(details),
-        CheckId::Discover => roundtrip::<Discover>(details),
-        _ => return Vec::new(),
-    };
-    match back {
+    match check {
+        CheckId::DnsServer => through::<DnsServer>(check, details),
+        CheckId::NetPort => through::<NetPort>(check, details),
+        CheckId::NetPorts => through::<NetPorts>(check, details),
+        CheckId::SmtpGreeting => through::<Greeting>(check, details),
+        CheckId::SmtpEhlo => through::<Ehlo>(check, details),
+        CheckId::Tls => through::<Tls>(check, details),
+        CheckId::Auth => through::<Auth>(check, details),
+        CheckId::Relay | CheckId::RelayAnonymous => through::<Relay>(check, details),
+        CheckId::Send => through::<SendMessage>(check, details),
+        CheckId::IncomingLogin => through::<IncomingLogin>(check, details),
+        CheckId::NetPublicIp => through::<PublicIp>(check, details),
+        CheckId::NetPtr => through::<Ptr>(check, details),
+        CheckId::NetDnsbl => through::<Dnsbl>(check, details),
+        CheckId::SenderSpf => through::<Spf>(check, details),
+        CheckId::SenderDmarc => through::<Dmarc>(check, details),
+        CheckId::RecipientMx => through::<RecipientMx>(check, details),
+        CheckId::Discover => through::<Discover>(check, details),
+    }
+}
+
+/// The keys of `details` that the view of `check` does not declare. Tests
+/// use it to catch a detail the views do not know.
+pub fn undeclared_keys(check: CheckId, details: &Map<String, Value>) -> Vec<String> {
+    match rewritten(check, details) {
         Err(e) => vec![format!("details do not fit the view {e}")],
-        Ok(Value::Object(kept)) => details
+        Ok(kept) => details
             .iter()
             .filter(|(k, v)| !v.is_null() && !kept.contains_key(*k))
             .map(|(k, _)| k.clone())
             .collect(),
-        Ok(_) => vec!["the view is not an object".into()],
     }
 }

@@ -1,5 +1,6 @@
 //! Name resolution: the resolver for a run, and the `dns.server` check.
 
+use super::details as view;
 use super::model::{CheckId, Outcome, Status};
 use crate::settings::Settings;
 use hickory_resolver::config::{LookupIpStrategy, NameServerConfig, ResolveHosts, ResolverConfig};
@@ -96,16 +97,23 @@ pub(super) async fn check_server(ctx: &super::Ctx) -> (Outcome, Vec<IpAddr>) {
             Status::Pass,
             format!("{ip} is an IP address; no DNS lookup needed"),
         )
-        .with("addresses", [ip.to_string()]);
+        .with_view(view::DnsServer {
+            addresses: Some(vec![ip.to_string()]),
+            ..Default::default()
+        });
         return (o, vec![ip]);
     }
     let label = ctx.resolver_label().to_string();
     let resolver = match ctx.resolver() {
         Ok(r) => r,
         Err(e) => {
-            let o = Outcome::new(CheckId::DnsServer, Status::Error, e.clone())
-                .with("failure", LookupFailure::ResolverFailed.as_str())
-                .with("error", e);
+            let o = Outcome::new(CheckId::DnsServer, Status::Error, e.clone()).with_view(
+                view::DnsServer {
+                    failure: Some(LookupFailure::ResolverFailed.as_str().into()),
+                    error: Some(e),
+                    ..Default::default()
+                },
+            );
             return (o, vec![]);
         }
     };
@@ -118,9 +126,12 @@ pub(super) async fn check_server(ctx: &super::Ctx) -> (Outcome, Vec<IpAddr>) {
                 Status::Pass,
                 format!("{host} resolves to {}", shown.join(", ")),
             )
-            .with("host", &host)
-            .with("resolver", &label)
-            .with("addresses", &shown);
+            .with_view(view::DnsServer {
+                host: Some(host),
+                resolver: Some(label),
+                addresses: Some(shown),
+                ..Default::default()
+            });
             (o, addrs)
         }
         Err((failure, e)) => {
@@ -142,11 +153,13 @@ pub(super) async fn check_server(ctx: &super::Ctx) -> (Outcome, Vec<IpAddr>) {
                     format!("The DNS server ({label}) could not look up {host}: {e}"),
                 ),
             };
-            let o = Outcome::new(CheckId::DnsServer, status, summary)
-                .with("host", &host)
-                .with("resolver", &label)
-                .with("failure", failure.as_str())
-                .with("error", e);
+            let o = Outcome::new(CheckId::DnsServer, status, summary).with_view(view::DnsServer {
+                host: Some(host),
+                resolver: Some(label),
+                failure: Some(failure.as_str().into()),
+                error: Some(e),
+                ..Default::default()
+            });
             (o, vec![])
         }
     }

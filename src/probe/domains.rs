@@ -4,6 +4,7 @@
 //! DNS blocklists (`net.dnsbl`).
 
 use super::Ctx;
+use super::details as view;
 use super::dns::LookupFailure;
 use super::lookup::{self, is_reserved};
 use super::model::{CheckId, Outcome, Status};
@@ -21,18 +22,23 @@ pub fn domain_of(addr: &str) -> Option<String> {
     (!d.is_empty() && !d.starts_with('[')).then_some(d)
 }
 
-/// One MX host as the check saw it.
-#[derive(Debug, Clone, Serialize)]
-pub struct MxHost {
-    pub preference: u16,
-    pub host: String,
-    pub addresses: Vec<String>,
-    pub resolves: bool,
-    /// Every address is private, loopback or otherwise unreachable from the Internet.
-    pub reserved: bool,
-    /// connected (with the greeting), refused, timed-out, unreachable, not-probed
-    pub port25: String,
-    pub greeting: Option<String>,
+/// One MX host as the check saw it (port25: connected, refused,
+/// timed-out, unreachable or not-probed).
+pub type MxHost = view::MxRow;
+
+fn mx_view(domain: &str) -> view::RecipientMx {
+    view::RecipientMx {
+        domain: Some(domain.to_string()),
+        ..Default::default()
+    }
+}
+
+fn mx_failure(failure: &str, error: Option<String>) -> view::RecipientMx {
+    view::RecipientMx {
+        failure: Some(failure.to_string()),
+        error,
+        ..Default::default()
+    }
 }
 
 pub(super) async fn recipient_mx(ctx: &Ctx) -> Outcome {
@@ -44,7 +50,8 @@ pub(super) async fn recipient_mx(ctx: &Ctx) -> Outcome {
         Ok(r) => r,
         Err(e) => return Outcome::new(id, Status::Error, e),
     };
-    let base = |status, summary: String| Outcome::new(id, status, summary).with("domain", &domain);
+    let base =
+        |status, summary: String| Outcome::new(id, status, summary).with_view(mx_view(&domain));
     let (records, implicit) = match mx_records(r, &domain, &base).await {
         Ok(v) => v,
         Err(o) => return *o,
@@ -54,7 +61,10 @@ pub(super) async fn recipient_mx(ctx: &Ctx) -> Outcome {
             Status::Fail,
             format!("{domain} publishes a null MX (RFC 7505): it accepts no mail at all"),
         )
-        .with("null_mx", true);
+        .with_view(view::RecipientMx {
+            null_mx: Some(true),
+            ..Default::default()
+        });
     }
     let wanted: Vec<(u16, String)> = records
         .into_iter()
@@ -103,7 +113,7 @@ async fn mx_records(
                         Status::Fail,
                         format!("The recipient domain {domain} does not exist in DNS"),
                     )
-                    .with("failure", "nxdomain"),
+                    .with_view(mx_failure("nxdomain", None)),
                 ));
             }
             _ => {
@@ -112,7 +122,7 @@ async fn mx_records(
                         Status::Fail,
                         format!("{domain} has no MX record and no address: it cannot receive mail"),
                     )
-                    .with("failure", "no-mx-no-address"),
+                    .with_view(mx_failure("no-mx-no-address", None)),
                 ));
             }
         },
@@ -122,8 +132,7 @@ async fn mx_records(
                     Status::Fail,
                     format!("The recipient domain {domain} does not exist in DNS"),
                 )
-                .with("failure", "nxdomain")
-                .with("error", e),
+                .with_view(mx_failure("nxdomain", Some(e))),
             ));
         }
         Err((f, e)) => {
@@ -132,7 +141,7 @@ async fn mx_records(
                     Status::Error,
                     format!("Could not look up the MX of {domain}: {e}"),
                 )
-                .with("failure", f.as_str()),
+                .with_view(mx_failure(f.as_str(), None)),
             ));
         }
     })
@@ -223,11 +232,12 @@ fn mx_outcome(ctx: &Ctx, domain: &str, hosts: Vec<MxHost>, implicit: bool) -> Ou
             "timed-out"
         }
     });
-    let mut o = Outcome::new(id, status, summary)
-        .with("domain", domain)
-        .with("port25_problem", port25_problem)
-        .with("implicit_mx", implicit)
-        .with("mx", &hosts);
+    let mut o = Outcome::new(id, status, summary).with_view(view::RecipientMx {
+        port25_problem: Some(port25_problem.map(str::to_string)),
+        implicit_mx: Some(implicit),
+        mx: Some(hosts),
+        ..mx_view(domain)
+    });
     if implicit {
         o.summary
             .push_str(" (no MX record: its own address is used)");
@@ -268,8 +278,11 @@ pub(super) async fn sender_dmarc(ctx: &Ctx) -> Outcome {
                             recs.len()
                         ),
                     )
-                    .with("domain", &domain)
-                    .with("records", &recs);
+                    .with_view(view::Dmarc {
+                        domain: Some(domain.clone()),
+                        records: Some(recs.into_iter().cloned().collect()),
+                        ..Default::default()
+                    });
                 }
                 if let Some(rec) = recs.first() {
                     return dmarc_outcome(&domain, d, rec, i > 0);
@@ -277,7 +290,10 @@ pub(super) async fn sender_dmarc(ctx: &Ctx) -> Outcome {
             }
             Err((LookupFailure::Timeout | LookupFailure::ResolverFailed, e)) => {
                 return Outcome::new(id, Status::Error, format!("Could not look up {name}: {e}"))
-                    .with("domain", &domain);
+                    .with_view(view::Dmarc {
+                        domain: Some(domain.clone()),
+                        ..Default::default()
+                    });
             }
             Err(_) => {}
         }
@@ -287,8 +303,11 @@ pub(super) async fn sender_dmarc(ctx: &Ctx) -> Outcome {
         Status::Warn,
         format!("{domain} publishes no DMARC policy"),
     )
-    .with("domain", &domain)
-    .with("policy", "none-published")
+    .with_view(view::Dmarc {
+        domain: Some(domain.clone()),
+        policy: Some("none-published".into()),
+        ..Default::default()
+    })
 }
 
 /// The tags of a DMARC record.
@@ -328,30 +347,24 @@ fn dmarc_outcome(domain: &str, at: &str, rec: &str, inherited: bool) -> Outcome 
         Status::Pass,
         format!("{domain}: DMARC policy {policy}{where_}: {meaning}"),
     )
-    .with("domain", domain)
-    .with("record", rec)
-    .with("found_at", at)
-    .with("policy", &policy)
-    .with(
-        "spf_alignment",
-        if aspf.eq_ignore_ascii_case("s") {
-            "strict"
-        } else {
-            "relaxed"
-        },
-    )
-    .with(
-        "dkim_alignment",
-        if adkim.eq_ignore_ascii_case("s") {
-            "strict"
-        } else {
-            "relaxed"
-        },
-    )
-    .with(
-        "pct",
-        get("pct").and_then(|p| p.parse::<u8>().ok()).unwrap_or(100),
-    )
+    .with_view(view::Dmarc {
+        domain: Some(domain.to_string()),
+        record: Some(rec.to_string()),
+        found_at: Some(at.to_string()),
+        spf_alignment: Some(alignment(aspf).into()),
+        dkim_alignment: Some(alignment(adkim).into()),
+        pct: Some(get("pct").and_then(|p| p.parse::<u8>().ok()).unwrap_or(100)),
+        policy: Some(policy),
+        ..Default::default()
+    })
+}
+
+fn alignment(tag: &str) -> &'static str {
+    if tag.eq_ignore_ascii_case("s") {
+        "strict"
+    } else {
+        "relaxed"
+    }
 }
 
 /// A DNS echo service that tells the client its own address.
@@ -519,7 +532,10 @@ pub(super) fn public_ip(
             Status::Warn,
             "Could not find out the public IP address (no echo service answered)",
         )
-        .with("sources", &sightings);
+        .with_view(view::PublicIp {
+            sources: Some(view::values(&sightings)),
+            ..Default::default()
+        });
         return (o, None);
     };
     let mut summary = format!("The world sees this machine as {ip} (from {source})");
@@ -544,17 +560,28 @@ pub(super) fn public_ip(
     if let Some(v6) = ipv6.filter(|v6| *v6 != ip) {
         summary.push_str(&format!("; over IPv6 it is {v6}"));
     }
-    let o = Outcome::new(id, status, summary)
-        .with("ip", ip.to_string())
-        .with("ipv6", ipv6.map(|a| a.to_string()))
-        .with("source", &source)
-        .with("version", if ip.is_ipv6() { 6 } else { 4 })
-        .with("sources", &sightings)
-        .with("ehlo_echo", ehlo_echo.map(|e| e.to_string()))
-        .with("local_address", local.map(|l| l.to_string()))
-        .with("behind_nat", behind_nat)
-        .with("private", is_reserved(ip));
+    let o = Outcome::new(id, status, summary).with_view(view::PublicIp {
+        ip: Some(ip.to_string()),
+        ipv6: Some(ipv6.map(|a| a.to_string())),
+        source: Some(source.to_string()),
+        version: Some(if ip.is_ipv6() { 6 } else { 4 }),
+        sources: Some(view::values(&sightings)),
+        ehlo_echo: Some(ehlo_echo.map(|e| e.to_string())),
+        local_address: Some(local.map(|l| l.to_string())),
+        behind_nat: Some(behind_nat),
+        private: Some(is_reserved(ip)),
+        ..Default::default()
+    });
     (o, Some(ip))
+}
+
+fn ptr_view(ip: IpAddr, names: Vec<String>, forward_confirmed: bool) -> view::Ptr {
+    view::Ptr {
+        ip: Some(ip.to_string()),
+        names: Some(names),
+        forward_confirmed: Some(forward_confirmed),
+        ..Default::default()
+    }
 }
 
 /// `net.ptr`: reverse DNS of the public IP, forward-confirmed.
@@ -581,9 +608,7 @@ pub(super) async fn ptr(ctx: &Ctx, ip: IpAddr) -> Outcome {
                         names.join(", ")
                     ),
                 )
-                .with("ip", ip.to_string())
-                .with("names", &names)
-                .with("forward_confirmed", false)
+                .with_view(ptr_view(ip, names, false))
             } else {
                 Outcome::new(
                     id,
@@ -593,9 +618,7 @@ pub(super) async fn ptr(ctx: &Ctx, ip: IpAddr) -> Outcome {
                         confirmed.join(", ")
                     ),
                 )
-                .with("ip", ip.to_string())
-                .with("names", &names)
-                .with("forward_confirmed", true)
+                .with_view(ptr_view(ip, names, true))
             }
         }
         Ok(_) | Err((LookupFailure::NoSuchName | LookupFailure::NoRecords, _)) => Outcome::new(
@@ -605,16 +628,17 @@ pub(super) async fn ptr(ctx: &Ctx, ip: IpAddr) -> Outcome {
                 "{ip} has no reverse DNS (PTR) name; some receivers reject mail from such addresses"
             ),
         )
-        .with("ip", ip.to_string())
-        .with("names", Vec::<String>::new())
-        .with("forward_confirmed", false),
+        .with_view(ptr_view(ip, Vec::new(), false)),
         Err((f, e)) => Outcome::new(
             id,
             Status::Error,
             format!("Could not look up the reverse DNS of {ip}: {e}"),
         )
-        .with("ip", ip.to_string())
-        .with("failure", f.as_str()),
+        .with_view(view::Ptr {
+            ip: Some(ip.to_string()),
+            failure: Some(f.as_str().into()),
+            ..Default::default()
+        }),
     }
 }
 
@@ -700,9 +724,11 @@ pub(super) async fn dnsbl(ctx: &Ctx, ip: IpAddr) -> Outcome {
             format!("{ip} is listed: {}", listed.join("; ")),
         )
     };
-    Outcome::new(id, status, summary)
-        .with("ip", ip.to_string())
-        .with("lists", rows)
+    Outcome::new(id, status, summary).with_view(view::Dnsbl {
+        ip: Some(ip.to_string()),
+        lists: Some(rows),
+        ..Default::default()
+    })
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 //! password fails once per run.
 
 use super::Ctx;
+use super::details as view;
 use super::model::{CheckId, Outcome, Status};
 use super::secrets::imap_quote;
 use super::smtp::{self, Session, SmtpError};
@@ -51,8 +52,7 @@ pub(super) async fn incoming_login(ctx: &Ctx) -> Outcome {
                 budget.as_secs()
             ),
         )
-        .with("overall_timeout", true)
-        .with("budget_secs", budget.as_secs()),
+        .with_limit(budget),
     }
 }
 
@@ -70,11 +70,13 @@ async fn login_once(ctx: &Ctx) -> Outcome {
     }
     let host = inc.server.trim().trim_end_matches('.').to_string();
     let base = |status, summary: String| {
-        Outcome::new(id, status, summary)
-            .with("server", &host)
-            .with("port", inc.port)
-            .with("protocol", inc.protocol.label())
-            .with("security", inc.security.as_str())
+        Outcome::new(id, status, summary).with_view(view::IncomingLogin {
+            server: Some(host.clone()),
+            port: Some(inc.port),
+            protocol: Some(inc.protocol.label().into()),
+            security: Some(inc.security.as_str().into()),
+            ..Default::default()
+        })
     };
     if inc.security == Security::None && !s.allow_plaintext_auth {
         return base(
@@ -87,7 +89,10 @@ async fn login_once(ctx: &Ctx) -> Outcome {
         Err((summary, failure)) => {
             let o = base(Status::Error, summary);
             return match failure {
-                Some(f) => o.with("failure", f),
+                Some(f) => o.with_view(view::IncomingLogin {
+                    failure: Some(f.into()),
+                    ..Default::default()
+                }),
                 None => o,
             };
         }
@@ -98,7 +103,10 @@ async fn login_once(ctx: &Ctx) -> Outcome {
         IncomingProtocol::Pop3 => pop3(ctx, &mut sess, &host, inc.security, &login).await,
     };
     let mut o = judge(result, base, &inc, &host, &login);
-    o.set("login", &login);
+    o.set_view(view::IncomingLogin {
+        login: Some(login),
+        ..Default::default()
+    });
     o.transcript = sess.tape.take();
     o
 }
@@ -133,14 +141,12 @@ fn judge(
             Status::Pass,
             format!("Logged in to {proto} on {host} as {login}"),
         )
-        .with("accepted", true)
-        .with("reply", line),
+        .with_view(answered(true, line)),
         Ok(Err(line)) => base(
             Status::Fail,
             format!("The {proto} server rejected the login for {login}: {line}"),
         )
-        .with("accepted", false)
-        .with("reply", line),
+        .with_view(answered(false, line)),
         Err(SmtpError::Malformed { line }) => base(
             Status::Error,
             format!(
@@ -148,11 +154,26 @@ fn judge(
                 inc.port
             ),
         )
-        .with("wrong_service", true),
+        .with_view(view::IncomingLogin {
+            wrong_service: Some(true),
+            ..Default::default()
+        }),
         Err(e) => base(
             Status::Error,
             format!("The {proto} login did not complete: {e}"),
         ),
+    }
+}
+
+/// The server's answer to the login.
+fn answered(accepted: bool, line: String) -> view::IncomingLogin {
+    view::IncomingLogin {
+        accepted: Some(accepted),
+        reply: view::ReplyFields {
+            reply: Some(line),
+            ..Default::default()
+        },
+        ..Default::default()
     }
 }
 

@@ -368,7 +368,11 @@ impl Outcome {
         Outcome::new(id, Status::Skip, why)
     }
 
-    /// Adds one detail; values that fail to serialize are left out.
+    /// Adds one detail by key; values that fail to serialize are left
+    /// out. For outcomes built by hand (tests of the diagnosis and the
+    /// front ends): the probe writes through the checks' views
+    /// ([`Outcome::set_view`]), and `tests/details_views.rs` fails on a
+    /// keyed write in `src/probe`.
     pub fn with(mut self, key: &str, value: impl Serialize) -> Outcome {
         self.set(key, value);
         self

@@ -3,6 +3,7 @@
 //! AUTH — the alternatives a user can switch to when the chosen port fails.
 
 use super::Ctx;
+use super::details as view;
 use super::model::{CheckId, Outcome, Status};
 use super::session::{Caps, Greeting, await_greeting, ehlo, helo_name};
 use super::smtp::{self, Session, recognize_service};
@@ -12,6 +13,31 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 pub const SURVEY_PORTS: [u16; 4] = [25, 465, 587, 2525];
+
+impl From<&PortReport> for view::PortRow {
+    fn from(r: &PortReport) -> view::PortRow {
+        let PortReport {
+            port,
+            state,
+            connect_ms,
+            speaks,
+            banner,
+            starttls,
+            auth,
+            note,
+        } = r.clone();
+        view::PortRow {
+            port,
+            state,
+            speaks,
+            starttls: Some(starttls),
+            auth,
+            banner,
+            connect_ms,
+            note,
+        }
+    }
+}
 
 /// What one port turned out to be.
 #[derive(Debug, Clone, Serialize, Default)]
@@ -81,9 +107,11 @@ pub(super) async fn check_ports(ctx: &Ctx, ip: IpAddr) {
     if !closed.is_empty() {
         summary.push_str(&format!("; not usable: {}", closed.join(", ")));
     }
-    let o = Outcome::new(CheckId::NetPorts, status, summary)
-        .with("address", ip.to_string())
-        .with("ports", &reports);
+    let o = Outcome::new(CheckId::NetPorts, status, summary).with_view(view::NetPorts {
+        address: Some(ip.to_string()),
+        ports: Some(reports.iter().map(view::PortRow::from).collect()),
+        ..Default::default()
+    });
     ctx.finish(o, t, Vec::new());
 }
 

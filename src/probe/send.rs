@@ -6,6 +6,7 @@
 //! the message.
 
 use super::Ctx;
+use super::details as view;
 use super::model::{CheckId, Outcome, Status};
 use super::smtp::{Session, SmtpError};
 use crate::reply::Reply;
@@ -69,9 +70,11 @@ pub(super) async fn data(ctx: &Ctx, sess: &mut Session, cert_problem: Option<&st
     let sender = s.effective_sender().to_string();
     let rcpt = s.recipient.trim().to_string();
     let base = |status, summary: String| {
-        Outcome::new(CheckId::Send, status, summary)
-            .with("sender", &sender)
-            .with("recipient", &rcpt)
+        Outcome::new(CheckId::Send, status, summary).with_view(view::SendMessage {
+            sender: Some(sender.clone()),
+            recipient: Some(rcpt.clone()),
+            ..Default::default()
+        })
     };
     if let Some(p) = cert_problem
         && !s.insecure_login
@@ -80,7 +83,7 @@ pub(super) async fn data(ctx: &Ctx, sess: &mut Session, cert_problem: Option<&st
             Status::Fail,
             format!("The test message was not sent: the server's certificate is not trusted ({p}), and a mail client would refuse the connection too"),
         )
-        .with("error", "untrusted-certificate");
+        .with_view(failed("untrusted-certificate".into()));
     }
     let msg = match message(&sender, &rcpt) {
         Ok(m) => m,
@@ -99,19 +102,29 @@ pub(super) async fn data(ctx: &Ctx, sess: &mut Session, cert_problem: Option<&st
             };
             base(Status::Pass, summary)
                 .with_reply(Some(r))
-                .with("queue_id", qid)
+                .with_view(view::SendMessage {
+                    queue_id: Some(qid),
+                    ..Default::default()
+                })
         }
         Ok(r) => base(
             Status::Fail,
             format!("The test message was not accepted: {}", r.summary()),
         )
-        .with("error", r.summary())
+        .with_view(failed(r.summary()))
         .with_reply(Some(r)),
         Err(e) => base(
             Status::Fail,
             format!("The test message was not accepted: {e}"),
         )
-        .with("error", e.to_string()),
+        .with_view(failed(e.to_string())),
+    }
+}
+
+fn failed(error: String) -> view::SendMessage {
+    view::SendMessage {
+        error: Some(error),
+        ..Default::default()
     }
 }
 

@@ -8,6 +8,7 @@
 //! IP (no login) or sends directly, its own address must be in the record.
 
 use super::Ctx;
+use super::details as view;
 use super::model::{CheckId, Outcome, Status};
 use crate::spf::{self, Addition, HickoryDns, SpfResult};
 use std::net::IpAddr;
@@ -47,27 +48,29 @@ pub(super) async fn sender_spf(ctx: &Ctx, ip: IpAddr) -> Outcome {
     // this address is the sender as far as receivers can tell.
     let own_ip_sends = !s.auth;
     let (status, summary) = verdict(&e, ip, own_ip_sends);
-    let mut o = Outcome::new(id, status, summary)
-        .with("result", e.result.as_str())
-        .with("domain", &e.domain)
-        .with("ip", ip.to_string())
-        .with("record", &e.record)
-        .with("records", &e.records)
-        .with("matched", &e.matched)
-        .with("lookups", e.lookups)
-        .with("void_lookups", e.void_lookups)
-        .with("error", &e.error)
-        .with("own_ip_sends", own_ip_sends)
-        .with("trace", &e.trace)
-        .with("trace_text", e.trace_text());
+    let mut v = view::Spf {
+        result: Some(e.result.as_str().into()),
+        domain: Some(e.domain.clone()),
+        ip: Some(ip.to_string()),
+        record: Some(e.record.clone()),
+        records: Some(e.records.clone()),
+        matched: Some(e.matched.clone()),
+        lookups: Some(e.lookups.into()),
+        void_lookups: Some(e.void_lookups.into()),
+        error: Some(e.error.clone()),
+        own_ip_sends: Some(own_ip_sends),
+        trace: Some(view::values(&e.trace)),
+        trace_text: Some(e.trace_text()),
+        ..Default::default()
+    };
     if !matches!(e.result, SpfResult::Pass | SpfResult::TempError) {
         let records: Vec<&str> = e.records.iter().map(String::as_str).collect();
         let m = spf::merge_records(&records, Addition::Ip(ip));
-        o.set("fix_record", &m.record);
-        o.set("fix_lookups", m.lookups_after);
-        o.set("fix_warning", &m.warning);
+        v.fix_record = Some(m.record);
+        v.fix_lookups = Some(m.lookups_after.map(u64::from));
+        v.fix_warning = Some(m.warning);
     }
-    o
+    Outcome::new(id, status, summary).with_view(v)
 }
 
 /// The status and the words for an SPF result.

@@ -21,6 +21,7 @@ pub mod http;
 pub mod ispdb;
 
 use super::autodetect;
+use super::details as view;
 use super::lookup;
 use super::model::{CheckId, Outcome, Status, TranscriptLine};
 use super::session::Caps;
@@ -1307,27 +1308,54 @@ pub fn outcome(d: &Discovery, settings: &Settings) -> Outcome {
             && b.setting.port == settings.port
             && b.setting.security == settings.security
     });
-    let mut o = Outcome::new(CheckId::Discover, status, summary)
-        .with("email", &d.email)
-        .with("domain", &d.domain)
-        .with("provider", &d.provider)
-        .with("oauth_only", d.oauth_only.is_some())
-        .with("candidates", &d.candidates)
-        .with("working", working.len())
-        .with("matches_settings", matches)
-        .with("sources", &d.sources)
-        .with("incoming", &d.incoming)
-        .with("mx_hosts", &d.mx_hosts)
-        .with("warnings", &d.warnings);
-    if let Some(oa) = &d.oauth_only {
-        o.set("oauth_provider", &oa.provider);
-        o.set("oauth_docs", &oa.docs);
-        o.set("oauth_via", &oa.via);
+    let oauth = d.oauth_only.as_ref();
+    Outcome::new(CheckId::Discover, status, summary).with_view(view::Discover {
+        email: Some(d.email.clone()),
+        domain: Some(d.domain.clone()),
+        provider: Some(d.provider.clone()),
+        oauth_only: Some(oauth.is_some()),
+        oauth_provider: oauth.map(|oa| oa.provider.clone()),
+        oauth_docs: oauth.map(|oa| oa.docs.clone()),
+        oauth_via: oauth.map(|oa| oa.via.clone()),
+        candidates: Some(d.candidates.iter().map(view::CandidateRow::from).collect()),
+        working: Some(working.len() as u64),
+        matches_settings: Some(matches),
+        sources: Some(view::values(&d.sources)),
+        incoming: Some(view::values(&d.incoming)),
+        mx_hosts: Some(d.mx_hosts.clone()),
+        warnings: Some(d.warnings.clone()),
+        not_probed: (d.not_probed > 0).then_some(d.not_probed as u64),
+        ..Default::default()
+    })
+}
+
+fn json<T: Serialize>(v: &T) -> serde_json::Value {
+    serde_json::to_value(v).unwrap_or_default()
+}
+
+impl From<&Candidate> for view::CandidateRow {
+    fn from(c: &Candidate) -> view::CandidateRow {
+        let Suggestion {
+            host,
+            port,
+            security,
+            username,
+            username_form,
+            declared_auth,
+            sources,
+        } = c.setting.clone();
+        view::CandidateRow {
+            host,
+            port,
+            security: json(&security).as_str().unwrap_or_default().to_string(),
+            username: Some(username),
+            username_form: Some(username_form),
+            declared_auth,
+            sources: view::values(&sources),
+            probe: json(&c.probe),
+            works: c.works,
+        }
     }
-    if d.not_probed > 0 {
-        o.set("not_probed", d.not_probed);
-    }
-    o
 }
 
 /// Probes given suggestions (no login) and ranks them, as discovery does

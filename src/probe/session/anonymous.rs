@@ -4,6 +4,7 @@
 //! main session's, so a server that echoes credentials cannot leak them.
 
 use super::super::Ctx;
+use super::super::details as view;
 use super::super::model::{CheckId, Outcome, Status};
 use super::super::smtp::{self, Session, Tape};
 use super::SESSION_BUDGET;
@@ -86,8 +87,7 @@ fn too_long(budget: std::time::Duration) -> Outcome {
         "Took too long: the second session did not finish within {} s (the server answers slowly at every step)",
         budget.as_secs()
     ))
-    .with("overall_timeout", true)
-    .with("budget_secs", budget.as_secs())
+    .with_limit(budget)
 }
 
 fn err(summary: String) -> Outcome {
@@ -187,6 +187,13 @@ async fn hello(ctx: &Ctx, sess: &mut Session, host: &str) -> Result<bool, Outcom
 }
 
 /// Relaying without login is what an open relay does; refusing is right.
+fn suspected(open_relay: bool) -> view::Relay {
+    view::Relay {
+        open_relay_suspected: Some(open_relay),
+        ..Default::default()
+    }
+}
+
 fn judge(mut o: Outcome) -> Outcome {
     let rcpt = o.detail_str("recipient").unwrap_or_default().to_string();
     match o.status {
@@ -195,7 +202,7 @@ fn judge(mut o: Outcome) -> Outcome {
             o.summary = format!(
                 "Without any login the server relays from this IP to <{rcpt}>: either this IP is explicitly allowed, or the server is an open relay"
             );
-            o.set("open_relay_suspected", true);
+            o.set_view(suspected(true));
         }
         Status::Fail => {
             o.status = Status::Pass;
@@ -203,7 +210,7 @@ fn judge(mut o: Outcome) -> Outcome {
                 "Without login the server refuses to relay ({}): not an open relay",
                 o.reply.as_ref().map(Reply::summary).unwrap_or_default()
             );
-            o.set("open_relay_suspected", false);
+            o.set_view(suspected(false));
         }
         _ => {}
     }

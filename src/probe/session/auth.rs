@@ -19,6 +19,7 @@
 //! attempt. So a wrong password costs one failure, and a right one still
 //! tells "wrong password" from "SMTP login switched off".
 
+use super::super::details as view;
 use super::super::incoming::Verdict;
 use super::super::model::{CheckId, Outcome, Status};
 use super::super::secrets;
@@ -59,10 +60,7 @@ pub(super) async fn run(c: &mut Chain<'_>, caps: &Caps) -> Step<Authed> {
 /// login.
 fn before_login(c: &Chain<'_>, caps: &Caps) -> Result<&'static str, Box<Outcome>> {
     let s = &c.ctx.settings;
-    let offered = |o: Outcome| {
-        o.with("offered_mechanisms", &caps.auth)
-            .with("auth_offered", !caps.auth.is_empty())
-    };
+    let offered = |o: Outcome| o.with_view(offered_view(&caps.auth));
     if !s.auth {
         let why = "Authentication is turned off in the settings";
         return Err(Box::new(offered(Outcome::new(
@@ -83,9 +81,10 @@ fn before_login(c: &Chain<'_>, caps: &Caps) -> Result<&'static str, Box<Outcome>
                 "Not attempted: the server's certificate is not trusted ({problem}), so the password could go to an impostor"
             ),
         );
-        return Err(Box::new(
-            offered(o).with("withheld_for_certificate", &problem),
-        ));
+        return Err(Box::new(offered(o).with_view(view::Auth {
+            withheld_for_certificate: Some(problem.to_string()),
+            ..Default::default()
+        })));
     }
     if !c.sess.is_tls() && !s.allow_plaintext_auth {
         let o = Outcome::new(
@@ -93,8 +92,11 @@ fn before_login(c: &Chain<'_>, caps: &Caps) -> Result<&'static str, Box<Outcome>
             Status::Skip,
             "Not attempted: the connection is not encrypted, and the password would be readable on the network",
         )
-        .with("offered_mechanisms", &caps.auth)
-        .with("withheld_unencrypted", true);
+        .with_view(view::Auth {
+            offered_mechanisms: Some(caps.auth.clone()),
+            withheld_unencrypted: Some(true),
+            ..Default::default()
+        });
         return Err(Box::new(o));
     }
     mechanism(c, caps)
@@ -111,10 +113,7 @@ fn mechanism(c: &Chain<'_>, caps: &Caps) -> Result<&'static str, Box<Outcome>> {
                 c.port
             ),
         );
-        return Err(Box::new(
-            o.with("offered_mechanisms", Vec::<String>::new())
-                .with("auth_offered", false),
-        ));
+        return Err(Box::new(o.with_view(offered_view(&[]))));
     }
     let token = !c.ctx.settings.oauth_token.is_empty();
     let wanted: &[&'static str] = if token {
@@ -137,10 +136,10 @@ fn mechanism(c: &Chain<'_>, caps: &Caps) -> Result<&'static str, Box<Outcome>> {
         )
     };
     Err(Box::new(
-        Outcome::new(CheckId::Auth, Status::Fail, summary)
-            .with("offered_mechanisms", &caps.auth)
-            .with("auth_offered", true)
-            .with("unsupported_mechanisms", true),
+        Outcome::new(CheckId::Auth, Status::Fail, summary).with_view(view::Auth {
+            unsupported_mechanisms: Some(true),
+            ..offered_view(&caps.auth)
+        }),
     ))
 }
 
@@ -150,11 +149,12 @@ async fn login(c: &mut Chain<'_>, caps: &Caps, mech: &'static str) -> Outcome {
     let s = &ctx.settings;
     let login = s.effective_login().to_string();
     let base = |status, summary: String| {
-        Outcome::new(CheckId::Auth, status, summary)
-            .with("mechanism", mech)
-            .with("login", &login)
-            .with("offered_mechanisms", &caps.auth)
-            .with("auth_offered", true)
+        Outcome::new(CheckId::Auth, status, summary).with_view(view::Auth {
+            mechanism: Some(mech.to_string()),
+            login: Some(login.clone()),
+            auth_offered: Some(true),
+            ..offered_view(&caps.auth)
+        })
     };
     if let Some(Verdict::Refused) = incoming_verdict(c).await {
         let proto = s
@@ -168,8 +168,11 @@ async fn login(c: &mut Chain<'_>, caps: &Caps, mech: &'static str) -> Outcome {
                 "Not tried on the SMTP server: the incoming ({proto}) server already refused the login for {login} with this password, so the password is most likely wrong (a second failed login would count toward locking the account)"
             ),
         )
-        .with("attempted", false)
-        .with("refused_by", CheckId::IncomingLogin.as_str());
+        .with_view(view::Auth {
+            attempted: Some(false),
+            refused_by: Some(CheckId::IncomingLogin.as_str().into()),
+            ..Default::default()
+        });
     }
     let result = match mech {
         "XOAUTH2" | "OAUTHBEARER" => {
@@ -186,8 +189,21 @@ async fn login(c: &mut Chain<'_>, caps: &Caps, mech: &'static str) -> Outcome {
             format!("The server rejected the login for {login}: {}", r.summary()),
         )
         .with_reply(Some(r)),
-        Err(e) => base(Status::Fail, format!("The login did not complete: {e}"))
-            .with("error", e.to_string()),
+        Err(e) => {
+            base(Status::Fail, format!("The login did not complete: {e}")).with_view(view::Auth {
+                error: Some(e.to_string()),
+                ..Default::default()
+            })
+        }
+    }
+}
+
+/// The mechanisms the server offers, and whether it offers any.
+fn offered_view(mechanisms: &[String]) -> view::Auth {
+    view::Auth {
+        offered_mechanisms: Some(mechanisms.to_vec()),
+        auth_offered: Some(!mechanisms.is_empty()),
+        ..Default::default()
     }
 }
 

@@ -2,6 +2,7 @@
 //! addresses in turn.
 
 use super::super::Ctx;
+use super::super::details as view;
 use super::super::model::{CheckId, Outcome, Status};
 use super::super::smtp::{self, Session};
 use super::{Stop, skip_dependents};
@@ -29,10 +30,13 @@ pub(super) async fn run(ctx: &Ctx, addrs: &[IpAddr], implicit_tls: bool) -> Opti
         Status::Pass,
         format!("Connected to {sa} in {} ms", took.as_millis()),
     )
-    .with("port", port)
-    .with("address", sa.to_string())
-    .with("connect_ms", took.as_millis() as u64)
-    .with("attempts", &tried);
+    .with_view(view::NetPort {
+        port: Some(port),
+        address: Some(sa.to_string()),
+        connect_ms: Some(took.as_millis() as u64),
+        attempts: Some(view::values(&tried)),
+        ..Default::default()
+    });
     ctx.finish(o, t, Vec::new());
     let first = if implicit_tls {
         CheckId::Tls
@@ -94,8 +98,10 @@ fn refused(ctx: &Ctx, port: u16, tried: &[Value]) -> Outcome {
         "unreachable" => format!("{host} cannot be reached from this network (no route)"),
         _ => format!("Could not connect to port {port} of {host}"),
     };
-    Outcome::new(CheckId::NetPort, Status::Fail, summary)
-        .with("port", port)
-        .with("failure", &failure)
-        .with("attempts", tried)
+    Outcome::new(CheckId::NetPort, Status::Fail, summary).with_view(view::NetPort {
+        port: Some(port),
+        failure: Some(failure),
+        attempts: Some(view::values(tried)),
+        ..Default::default()
+    })
 }

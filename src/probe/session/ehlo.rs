@@ -2,6 +2,7 @@
 //! STARTTLS) and the client address it sees.
 
 use super::super::Ctx;
+use super::super::details as view;
 use super::super::model::{CheckId, Outcome, Status};
 use super::super::smtp::{Session, SmtpError};
 use super::{Chain, Step, Stop};
@@ -62,13 +63,28 @@ impl Caps {
         self.auth.iter().any(|m| m == mech)
     }
 
-    pub fn record(&self, o: &mut Outcome, prefix: &str) {
-        o.set(&format!("{prefix}capabilities"), &self.keywords);
-        o.set(&format!("{prefix}auth_mechanisms"), &self.auth);
-        o.set(&format!("{prefix}starttls"), self.starttls);
-        o.set(&format!("{prefix}pipelining"), self.pipelining);
-        if let Some(s) = self.size {
-            o.set(&format!("{prefix}size_limit"), s);
+    /// The capabilities as the `smtp.ehlo` details.
+    pub fn ehlo_view(&self) -> view::Ehlo {
+        view::Ehlo {
+            capabilities: Some(self.keywords.clone()),
+            auth_mechanisms: Some(self.auth.clone()),
+            starttls: Some(self.starttls),
+            pipelining: Some(self.pipelining),
+            size_limit: self.size,
+            client_address: self.client_address.clone(),
+            ..Default::default()
+        }
+    }
+
+    /// The capabilities inside TLS, as the `tls` details.
+    pub fn after_tls_view(&self) -> view::Tls {
+        view::Tls {
+            after_tls_capabilities: Some(self.keywords.clone()),
+            after_tls_auth_mechanisms: Some(self.auth.clone()),
+            after_tls_starttls: Some(self.starttls),
+            after_tls_pipelining: Some(self.pipelining),
+            after_tls_size_limit: self.size,
+            ..Default::default()
         }
     }
 }
@@ -137,7 +153,10 @@ pub(super) async fn run(c: &mut Chain<'_>) -> Step<Caps> {
                 Status::Fail,
                 format!("The server rejected EHLO {name}: {}", reply.summary()),
             )
-            .with("helo_name", &name)
+            .with_view(view::Ehlo {
+                helo_name: Some(name.clone()),
+                ..Default::default()
+            })
             .with_reply(Some(reply));
             (o, None)
         }
@@ -147,7 +166,10 @@ pub(super) async fn run(c: &mut Chain<'_>) -> Step<Caps> {
                 Status::Fail,
                 format!("No answer to EHLO: {e}"),
             )
-            .with("error", e.to_string());
+            .with_view(view::Ehlo {
+                error: Some(e.to_string()),
+                ..Default::default()
+            });
             (o, None)
         }
     };
@@ -168,17 +190,13 @@ fn passed(name: &str, caps: &Caps, reply: Reply) -> Outcome {
     if let Some(ip) = &caps.client_address {
         summary.push_str(&format!("; it sees you as {ip}"));
     }
-    let mut o = Outcome::new(CheckId::SmtpEhlo, Status::Pass, summary)
-        .with("helo_name", name)
-        .with(
-            "server_name",
-            reply.lines.first().cloned().unwrap_or_default(),
-        );
-    caps.record(&mut o, "");
-    if let Some(ip) = &caps.client_address {
-        o.set("client_address", ip);
-    }
-    o.with_reply(Some(reply))
+    Outcome::new(CheckId::SmtpEhlo, Status::Pass, summary)
+        .with_view(view::Ehlo {
+            helo_name: Some(name.to_string()),
+            server_name: Some(reply.lines.first().cloned().unwrap_or_default()),
+            ..caps.ehlo_view()
+        })
+        .with_reply(Some(reply))
 }
 
 fn short_caps(caps: &Caps) -> String {

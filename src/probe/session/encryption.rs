@@ -1,6 +1,7 @@
 //! `tls`: implicit TLS (before the greeting), STARTTLS (after EHLO, with
 //! the second EHLO), or no encryption; the certificate and its problems.
 
+use super::super::details as view;
 use super::super::model::{CheckId, Outcome, Status};
 use super::super::smtp::{SmtpError, recognize_service};
 use super::super::tls::{TlsInfo, TlsSetup};
@@ -62,15 +63,17 @@ fn no_encryption(caps: &Caps) -> Outcome {
             Status::Warn,
             "Encryption is off in the settings, although the server offers STARTTLS",
         )
-        .with("mode", "none")
-        .with("starttls_offered", true)
+        .with_view(view::Tls {
+            starttls_offered: Some(true),
+            ..mode("none")
+        })
     } else {
         Outcome::new(
             CheckId::Tls,
             Status::Skip,
             "Encryption is off in the settings",
         )
-        .with("mode", "none")
+        .with_view(mode("none"))
     }
 }
 
@@ -91,8 +94,10 @@ async fn starttls(c: &mut Chain<'_>, caps: &Caps) -> Step<Caps> {
             Status::Fail,
             format!("The server does not offer STARTTLS on port {}", c.port),
         )
-        .with("mode", "STARTTLS")
-        .with("starttls_offered", false);
+        .with_view(view::Tls {
+            starttls_offered: Some(false),
+            ..mode("STARTTLS")
+        });
         return Err(no_tls(
             c,
             o,
@@ -133,15 +138,21 @@ async fn ehlo_again(c: &mut Chain<'_>, o: &mut Outcome) -> Option<Caps> {
     let name = helo_name(c.ctx, c.sess.local);
     match ehlo(&mut c.sess, &name).await {
         Ok((r, after)) if r.is_positive() => {
-            after.record(o, "after_tls_");
+            o.set_view(after.after_tls_view());
             Some(after)
         }
         Ok((r, _)) => {
-            o.set("ehlo_after_tls", r.summary());
+            o.set_view(view::Tls {
+                ehlo_after_tls: Some(r.summary().into()),
+                ..Default::default()
+            });
             None
         }
         Err(e) => {
-            o.set("ehlo_after_tls", e.to_string());
+            o.set_view(view::Tls {
+                ehlo_after_tls: Some(e.to_string().into()),
+                ..Default::default()
+            });
             None
         }
     }
@@ -156,14 +167,14 @@ async fn starttls_command(c: &mut Chain<'_>) -> Result<Reply, Outcome> {
             Status::Fail,
             format!("The server refused STARTTLS: {}", r.summary()),
         )
-        .with("mode", "STARTTLS")
+        .with_view(mode("STARTTLS"))
         .with_reply(Some(r))),
         Err(e) => Err(Outcome::new(
             CheckId::Tls,
             Status::Fail,
             format!("No answer to STARTTLS: {e}"),
         )
-        .with("mode", "STARTTLS")),
+        .with_view(mode("STARTTLS"))),
     }
 }
 
@@ -176,12 +187,17 @@ fn starttls_handshake_failed(e: &SmtpError) -> Outcome {
         ),
         e,
     )
-    .with("mode", "STARTTLS")
-    .with("error", e.to_string())
+    .with_view(view::Tls {
+        error: Some(e.to_string()),
+        ..mode("STARTTLS")
+    })
 }
 
 fn mark_injection(o: &mut Outcome) {
-    o.set("plaintext_after_starttls", true);
+    o.set_view(view::Tls {
+        plaintext_after_starttls: Some(true),
+        ..Default::default()
+    });
     if o.status == Status::Pass {
         o.status = Status::Warn;
     }
@@ -243,18 +259,36 @@ fn tls_outcome(info: &TlsInfo, how: &str) -> Outcome {
             format!("{how}: {v} {c}; no certificate details"),
         ),
     };
-    let mut o = Outcome::new(CheckId::Tls, status, summary)
-        .with("mode", how)
-        .with("version", v)
-        .with("cipher", c);
-    if let Some(c) = cert {
-        o.set("certificate", c);
+    let problem = info.problem.as_ref();
+    Outcome::new(CheckId::Tls, status, summary).with_view(view::Tls {
+        version: Some(v.to_string()),
+        cipher: Some(c.to_string()),
+        certificate: cert.map(certificate),
+        certificate_problem: problem.map(|p| p.as_str().to_string()),
+        certificate_error: problem.map(|_| info.problem_detail.clone()),
+        ..mode(how)
+    })
+}
+
+fn certificate(c: &crate::probe::tls::CertInfo) -> view::Certificate {
+    view::Certificate {
+        subject: Some(c.subject.clone()),
+        issuer: Some(c.issuer.clone()),
+        names: c.names.clone(),
+        not_before: Some(c.not_before.clone()),
+        not_after: Some(c.not_after.clone()),
+        days_left: Some(c.days_left),
+        self_signed: Some(c.self_signed),
+        chain_len: Some(c.chain_len as u64),
     }
-    if let Some(p) = &info.problem {
-        o.set("certificate_problem", p.as_str());
-        o.set("certificate_error", &info.problem_detail);
+}
+
+/// The `tls` details naming the encryption mode.
+fn mode(how: &str) -> view::Tls {
+    view::Tls {
+        mode: Some(how.to_string()),
+        ..Default::default()
     }
-    o
 }
 
 /// With no trusted roots on this machine every certificate looks
@@ -264,7 +298,10 @@ fn trust_store_note(mut o: Outcome, setup: &TlsSetup) -> Outcome {
         o.summary.push_str(
             " — but this computer has no trusted root certificates installed (install the ca-certificates package), so no certificate could be trusted",
         );
-        o.set("no_trust_store", true);
+        o.set_view(view::Tls {
+            no_trust_store: Some(true),
+            ..Default::default()
+        });
     }
     o
 }
@@ -287,7 +324,10 @@ fn handshake_failure(e: &SmtpError) -> Option<&'static str> {
 
 fn handshake_detail(mut o: Outcome, e: &SmtpError) -> Outcome {
     if let Some(kind) = handshake_failure(e) {
-        o.set("handshake_failure", kind);
+        o.set_view(view::Tls {
+            handshake_failure: Some(kind.to_string()),
+            ..Default::default()
+        });
         o.summary.push_str(match kind {
             "protocol-version" => ": the server and smtp-doctor share no TLS version (the server likely offers only TLS 1.0 or 1.1, which modern programs refuse)",
             _ => ": the server and smtp-doctor share no cipher",
@@ -308,10 +348,12 @@ fn implicit_tls_failure(e: &SmtpError, banner: &str, raw: &[u8], port: u16) -> O
                 "Port {port} speaks plain SMTP (it greeted with \"{banner}\" before any encryption), so SSL/TLS cannot work here"
             ),
         )
-        .with("mode", "implicit TLS")
-        .with("mode_mismatch", "port-is-plaintext")
-        .with("banner", banner)
-        .with("error", e.to_string());
+        .with_view(view::Tls {
+            mode_mismatch: Some("port-is-plaintext".into()),
+            banner: Some(banner.to_string()),
+            error: Some(e.to_string()),
+            ..mode("implicit TLS")
+        });
     }
     let summary = match e {
         SmtpError::Timeout { secs, .. } => {
@@ -319,11 +361,9 @@ fn implicit_tls_failure(e: &SmtpError, banner: &str, raw: &[u8], port: u16) -> O
         }
         other => format!("The TLS handshake on port {port} failed: {other}"),
     };
-    let mut o = handshake_detail(Outcome::new(CheckId::Tls, Status::Fail, summary), e)
-        .with("mode", "implicit TLS")
-        .with("error", e.to_string());
-    if let Some(svc) = recognize_service(raw) {
-        o.set("not_smtp", svc);
-    }
-    o
+    handshake_detail(Outcome::new(CheckId::Tls, Status::Fail, summary), e).with_view(view::Tls {
+        error: Some(e.to_string()),
+        not_smtp: recognize_service(raw).map(|s| s.to_string()),
+        ..mode("implicit TLS")
+    })
 }

@@ -1,6 +1,7 @@
 //! `smtp.greeting`: the server's first words, and what a peer that does
 //! not greet like a mail server is instead.
 
+use super::super::details as view;
 use super::super::model::{CheckId, Outcome, Status};
 use super::super::smtp::{self, Session, SmtpError, Tape, recognize_service};
 use super::super::tls::TlsSetup;
@@ -115,7 +116,10 @@ pub(super) async fn run(c: &mut Chain<'_>) -> Step<()> {
                 Status::Pass,
                 format!("Greeted: {}", r.summary()),
             )
-            .with("banner", r.text())
+            .with_view(view::Greeting {
+                banner: Some(r.text()),
+                ..Default::default()
+            })
             .with_reply(Some(r));
             c.mark_greeted();
             (o, None)
@@ -143,7 +147,10 @@ fn refused(r: Reply) -> Found {
         format!("Unexpected greeting: {}", r.summary())
     };
     let o = Outcome::new(CheckId::SmtpGreeting, Status::Fail, summary)
-        .with("refused", true)
+        .with_view(view::Greeting {
+            refused: Some(true),
+            ..Default::default()
+        })
         .with_reply(Some(r));
     (o, Some("Skipped: the server refused the session"))
 }
@@ -156,7 +163,10 @@ fn expects_tls(port: u16) -> Found {
             "Port {port} stays silent on a plain connection but answers a TLS handshake: it expects SSL/TLS from the first byte"
         ),
     )
-    .with("mode_mismatch", "port-expects-tls");
+    .with_view(view::Greeting {
+        mode_mismatch: Some("port-expects-tls".into()),
+        ..Default::default()
+    });
     (
         o,
         Some("Skipped: the encryption setting does not match the port"),
@@ -165,13 +175,11 @@ fn expects_tls(port: u16) -> Found {
 
 fn failed(c: &Chain<'_>, e: &SmtpError) -> Found {
     let (summary, service) = greeting_failure(e, &c.sess.sniffed(), c.port);
-    let mut o =
-        Outcome::new(CheckId::SmtpGreeting, Status::Fail, summary).with("error", e.to_string());
-    if let Some(svc) = service {
-        o.set("not_smtp", svc);
-    }
-    if e.is_timeout() {
-        o.set("silent", true);
-    }
+    let o = Outcome::new(CheckId::SmtpGreeting, Status::Fail, summary).with_view(view::Greeting {
+        error: Some(e.to_string()),
+        not_smtp: service.map(|s| s.to_string()),
+        silent: e.is_timeout().then_some(true),
+        ..Default::default()
+    });
     (o, Some("Skipped: the server did not greet"))
 }

@@ -136,8 +136,7 @@ impl Chain<'_> {
                 budget.as_secs()
             ),
         )
-        .with("overall_timeout", true)
-        .with("budget_secs", budget.as_secs());
+        .with_limit(budget);
         let lines = self.sess.tape.take();
         self.ctx.finish(o, Instant::now(), lines);
         let rest: Vec<CheckId> = rest

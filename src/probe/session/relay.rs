@@ -3,6 +3,7 @@
 //! follows on the same connection, with the same login, so a run logs in
 //! once whether it sends or not.
 
+use super::super::details as view;
 use super::super::model::{CheckId, Outcome, Status};
 use super::super::send;
 use super::super::smtp::{Session, SmtpError};
@@ -87,8 +88,10 @@ pub(super) async fn run(c: &mut Chain<'_>, caps: &Caps, authed: Authed) -> Step<
     } else {
         envelope(&mut c.sess, &sender, &rcpt, caps.pipelining).await
     };
-    let o = relay_outcome(CheckId::Relay, result, &sender, &rcpt, how)
-        .with("authenticated", authenticated);
+    let o = relay_outcome(CheckId::Relay, result, &sender, &rcpt, how).with_view(view::Relay {
+        authenticated: Some(authenticated),
+        ..Default::default()
+    });
     let passed = o.status == Status::Pass;
     c.finish(o, t, CheckId::Send);
     if sending && passed {
@@ -107,16 +110,21 @@ pub(super) fn relay_outcome(
     how: &str,
 ) -> Outcome {
     let base = |status, summary: String| {
-        Outcome::new(id, status, summary)
-            .with("sender", sender)
-            .with("recipient", rcpt)
+        Outcome::new(id, status, summary).with_view(view::Relay {
+            sender: Some(sender.to_string()),
+            recipient: Some(rcpt.to_string()),
+            ..Default::default()
+        })
     };
     match result {
         Err(e) => base(
             Status::Error,
             format!("The relay test did not complete: {e}"),
         )
-        .with("error", e.to_string()),
+        .with_view(view::Relay {
+            error: Some(e.to_string()),
+            ..Default::default()
+        }),
         Ok((mail, None)) => base(
             Status::Fail,
             format!(
@@ -124,8 +132,11 @@ pub(super) fn relay_outcome(
                 mail.summary()
             ),
         )
-        .with("stage", "mail")
-        .with("mail_reply", mail.summary())
+        .with_view(view::Relay {
+            stage: Some("mail".into()),
+            mail_reply: Some(mail.summary()),
+            ..Default::default()
+        })
         .with_reply(Some(mail)),
         Ok((mail, Some(rcpt_reply))) => {
             let accepted = rcpt_reply.is_positive();
@@ -144,10 +155,13 @@ pub(super) fn relay_outcome(
                 )
             };
             base(status, summary)
-                .with("stage", "rcpt")
-                .with("accepted", accepted)
-                .with("mail_reply", mail.summary())
-                .with("rcpt_reply", rcpt_reply.summary())
+                .with_view(view::Relay {
+                    stage: Some("rcpt".into()),
+                    accepted: Some(accepted),
+                    mail_reply: Some(mail.summary()),
+                    rcpt_reply: Some(rcpt_reply.summary()),
+                    ..Default::default()
+                })
                 .with_reply(Some(rcpt_reply))
         }
     }
