@@ -106,7 +106,7 @@ pub fn open_regular(path: &Path) -> Result<File, OpenError> {
             opts.custom_flags(flag);
         }
         _ => {
-            let meta = fs::metadata(path).map_err(|e| OpenError::Io(e))?;
+            let meta = fs::metadata(path).map_err(OpenError::Io)?;
             if !meta.is_file() {
                 return Err(not_a_file(meta.file_type()));
             }
@@ -119,7 +119,7 @@ pub fn open_regular(path: &Path) -> Result<File, OpenError> {
             _ => OpenError::Io(e),
         }
     })?;
-    let meta = file.metadata().map_err(|e| OpenError::Io(e))?;
+    let meta = file.metadata().map_err(OpenError::Io)?;
     if !meta.is_file() {
         return Err(not_a_file(meta.file_type()));
     }
