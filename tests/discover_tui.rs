@@ -7,7 +7,7 @@ mod tui_common;
 use smtp_doctor::probe::discover::{
     self, Candidate, Discovery, Probe, Source, SourceKind, Suggestion,
 };
-use smtp_doctor::settings::Security;
+use smtp_doctor::settings::{Security, Settings};
 use smtp_doctor::tui::app::{Effect, Screen};
 use tui_common::*;
 
@@ -362,4 +362,56 @@ fn find_my_settings_runs_real_discovery_through_the_effect() {
         unreachable!()
     };
     assert!(line.starts_with("Found by autoconfig"), "{line}");
+}
+
+/// The whole loop against the real test bed: settings with a wrong port
+/// fail, discovery (in the same run, without a login) finds the settings
+/// the domain's autoconfig file names, `w` applies them, and the rerun
+/// passes — the verdict turns from a problem to OK.
+#[tokio::test]
+#[ignore = "needs the test bed"]
+async fn w_turns_a_failing_run_green_on_the_test_bed() {
+    let tb = std::path::PathBuf::from(
+        std::env::var_os("SMTP_DOCTOR_TESTBED").expect("SMTP_DOCTOR_TESTBED: run tests/run.sh"),
+    );
+    let failing = Settings {
+        // The address discovery starts from; the test bed's autoconfig file
+        // for it names the login alice@smtpd.test, which may send only as
+        // itself, so the program's sender is that mailbox.
+        account: "alice@autoconf.test".into(),
+        sender: "alice@smtpd.test".into(),
+        password: smtp_doctor::settings::Password::new("Corr3ct-H0rse-Battery"),
+        server: "mail.smtpd.test".into(),
+        port: 2526,
+        security: Security::Starttls,
+        auth: true,
+        recipient: "someone@example.net".into(),
+        dns: Some("127.0.0.2:5353".into()),
+        echo_dns: Some("127.0.0.2:5353".into()),
+        ca_file: Some(tb.join("ca.pem")),
+        internal_network: true,
+        timeout_secs: 5,
+        ..Settings::default()
+    };
+    let mut a = app();
+    a.begin_run(failing.clone(), None, false);
+    let outcomes = smtp_doctor::probe::run(failing.clone(), |_| {}).await;
+    feed_run(&mut a, outcomes);
+    let text = screen_text(&a, 120, 40);
+    assert!(text.contains("problem found"), "{text}");
+    assert!(text.contains("Working settings"), "{text}");
+    let fx = press(&mut a, [ch('w')]);
+    let Some(Effect::StartRun { settings, .. }) =
+        fx.iter().find(|e| matches!(e, Effect::StartRun { .. }))
+    else {
+        panic!("w starts a run: {fx:?}");
+    };
+    assert_eq!(
+        (settings.server.as_str(), settings.port, settings.security),
+        ("mail.smtpd.test", 587, Security::Starttls)
+    );
+    let outcomes = smtp_doctor::probe::run(settings.clone(), |_| {}).await;
+    feed_run(&mut a, outcomes);
+    let text = screen_text(&a, 120, 40);
+    assert!(text.contains("no problem found"), "{text}");
 }
