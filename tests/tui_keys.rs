@@ -514,7 +514,7 @@ fn dashboard_keys() {
     assert!(!a.help && !a.quit, "a key closes the help only");
 
     press(&mut a, [ch('x')]);
-    assert!(matches!(a.modal, Some(Modal::Export)));
+    assert!(matches!(a.modal, Some(Modal::Export(_))));
     assert!(press(&mut a, [ch('z')]).is_empty());
     assert_eq!(press(&mut a, [ch('j')]), vec![Effect::Export(Format::Json)]);
     press(&mut a, [ch('x')]);

@@ -20,6 +20,7 @@ use super::modal::Modal;
 use super::start::{self, StartState};
 use super::theme::Theme;
 use super::wizard::WizardState;
+use crate::clientconf::Client;
 use crate::probe::Event;
 use crate::profile::Profile;
 use crate::report::Format;
@@ -49,6 +50,9 @@ pub enum Msg {
     ProfileChanged(Result<String, String>),
     /// The report was written to this file, or could not be.
     Exported(Result<PathBuf, String>),
+    /// A mail program's settings were written to these files, or could
+    /// not be.
+    ClientExported(Result<(Client, Vec<PathBuf>), String>),
     /// The provider behind a domain's MX hosts was found. Hook for MX-based
     /// detection: the runtime sends it once the engine offers an MX lookup;
     /// the wizard already takes it.
@@ -103,6 +107,13 @@ pub enum Effect {
     },
     /// Write the dashboard's report to a file.
     Export(Format),
+    /// Write the settings for this mail program (`config --client`, never
+    /// the password) into the export directory, off the UI loop; answer
+    /// with `Msg::ClientExported`.
+    ExportClient {
+        client: Client,
+        settings: Box<Settings>,
+    },
     /// Look up a custom domain's MX and SRV records for a suggestion, with
     /// the resolver these settings name.
     DetectProvider {
@@ -408,7 +419,8 @@ impl App {
             m @ (Msg::Profiles(_)
             | Msg::ProfileSaved(_)
             | Msg::ProfileChanged(_)
-            | Msg::Exported(_)) => {
+            | Msg::Exported(_)
+            | Msg::ClientExported(_)) => {
                 self.dirty = true;
                 self.file_done(m)
             }
@@ -459,6 +471,16 @@ impl App {
                         self.set_flash(format!("Report saved to {}", path.display()), false)
                     }
                     Err(e) => self.set_flash(format!("Could not save the report: {e}"), true),
+                }
+                Vec::new()
+            }
+            Msg::ClientExported(result) => {
+                match result {
+                    Ok((client, paths)) => self.set_flash(client_written(client, &paths), false),
+                    Err(e) => self.set_flash(
+                        format!("Could not write the mail program's settings: {e}"),
+                        true,
+                    ),
                 }
                 Vec::new()
             }
@@ -537,13 +559,40 @@ impl App {
             return vec![("any key", "close help")];
         }
         if let Some(m) = &self.modal {
-            return m.keys();
+            return m.keys(&self.theme);
         }
         match &self.screen {
             Screen::Start(s) => s.keys(&self.context()),
             Screen::Wizard(w) => w.keys(&self.theme),
             Screen::Dashboard(d) => d.keys(&self.theme),
             Screen::Explain(_) => super::explain::keys(),
+        }
+    }
+}
+
+/// Where a mail program's settings went, in one line.
+fn client_written(client: Client, paths: &[PathBuf]) -> String {
+    let label = client.label();
+    match paths {
+        [one] => format!(
+            "Settings for {label} saved to {} (without the password)",
+            one.display()
+        ),
+        _ => {
+            let dir = paths
+                .first()
+                .and_then(|p| p.parent())
+                .map(|d| d.display().to_string())
+                .unwrap_or_default();
+            let names: Vec<String> = paths
+                .iter()
+                .filter_map(|p| p.file_name())
+                .map(|n| n.to_string_lossy().into_owned())
+                .collect();
+            format!(
+                "Settings for {label} saved to {dir}: {} (without the password)",
+                names.join(", ")
+            )
         }
     }
 }

@@ -9,7 +9,7 @@
 
 use super::app::{Action, App, Context, Effect, Screen};
 use super::finding::finding_lines;
-use super::modal::{Modal, SaveDialog};
+use super::modal::{ExportDialog, Modal, SaveDialog};
 use super::theme::{Theme, duration, truncate, width, wrap, wrap_prefixed};
 use super::wizard::WizardState;
 use crate::diagnose::{Diagnosis, Verdict, diagnose};
@@ -471,7 +471,9 @@ impl DashState {
                 );
                 vec![Action::OpenModal(Modal::Save(dialog))]
             }
-            KeyCode::Char('x') => vec![Action::OpenModal(Modal::Export)],
+            KeyCode::Char('x') => vec![Action::OpenModal(Modal::Export(ExportDialog::new(
+                &self.settings,
+            )))],
             _ => {
                 self.move_key(key);
                 Vec::new()

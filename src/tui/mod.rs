@@ -35,13 +35,14 @@ pub mod wizard;
 pub use app::{App, Effect, ListedProfile, Msg, Screen};
 pub use theme::Theme;
 
+use crate::clientconf::{self, Client};
 use crate::exit::{
     EXIT_INTERNAL, EXIT_OK, EXIT_SIGHUP, EXIT_SIGINT, EXIT_SIGTERM, EXIT_USAGE, Exit,
 };
 use crate::probe::{self, Event};
 use crate::profile::Store;
 use crate::report::Format;
-use crate::settings::Settings;
+use crate::settings::{Password, Settings};
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use ratatui::crossterm::event::{self as cevent, DisableBracketedPaste, EnableBracketedPaste};
@@ -255,6 +256,11 @@ impl Runtime {
                 }
                 Err(e) => Some(Msg::Exported(Err(e))),
             },
+            Effect::ExportClient { client, settings } => {
+                let dir = app.export_dir.clone();
+                self.off_loop(move || write_client_export(&dir, client, &settings));
+                None
+            }
             Effect::DetectProvider { domain, settings } => {
                 let tx = self.tx.clone();
                 tokio::spawn(async move {
@@ -361,20 +367,77 @@ fn export_job(app: &App, format: Format) -> Result<ExportJob, String> {
     })
 }
 
+/// Carries out [`Effect::ExportClient`] (on a blocking thread): writes
+/// the settings for `client` into `dir` as `smtp-doctor config --client`
+/// prints them without `--include-password`, each file named
+/// `smtp-doctor-` and the export's own name (`-2`… before the extension
+/// when taken: nothing is replaced), readable only by the user (msmtp
+/// insists on that for its file). The password is never written: it is
+/// dropped from the settings here too. When one file cannot be written,
+/// those already written are removed again.
+pub fn write_client_export(dir: &Path, client: Client, settings: &Settings) -> Msg {
+    Msg::ClientExported(client_files(dir, client, settings).map(|paths| (client, paths)))
+}
+
+fn client_files(dir: &Path, client: Client, settings: &Settings) -> Result<Vec<PathBuf>, String> {
+    let mut settings = settings.clone();
+    settings.password = Password::default();
+    if let Some(ca) = &settings.ca_file {
+        // The mail program may start in another directory.
+        if let Ok(abs) = std::fs::canonicalize(ca) {
+            settings.ca_file = Some(abs);
+        }
+    }
+    let export = clientconf::generate(&settings, client, &clientconf::Options::default())?;
+    let mut written = Vec::new();
+    for f in &export.files {
+        let name = modal::client_file_name(&f.name);
+        let (stem, ext) = match name.rsplit_once('.') {
+            Some((stem, ext)) => (stem, ext),
+            None => (name.as_str(), ""),
+        };
+        match create_new(dir, stem, ext, f.content.as_bytes(), Some(0o600)) {
+            Ok(path) => written.push(path),
+            Err(e) => {
+                for p in &written {
+                    let _ = std::fs::remove_file(p);
+                }
+                return Err(e);
+            }
+        }
+    }
+    Ok(written)
+}
+
 /// Creates `dir/stem.ext` (or `stem-2.ext`…) without replacing anything.
 fn write_new(dir: &Path, stem: &str, ext: &str, bytes: &[u8]) -> Result<PathBuf, String> {
+    create_new(dir, stem, ext, bytes, None)
+}
+
+/// Creates `dir/stem.ext` (`dir/stem` when `ext` is empty), or
+/// `stem-2.ext`… when taken, with this file mode if given.
+fn create_new(
+    dir: &Path,
+    stem: &str,
+    ext: &str,
+    bytes: &[u8],
+    mode: Option<u32>,
+) -> Result<PathBuf, String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let dot = if ext.is_empty() { "" } else { "." };
     for n in 1..100 {
         let name = if n == 1 {
-            format!("{stem}.{ext}")
+            format!("{stem}{dot}{ext}")
         } else {
-            format!("{stem}-{n}.{ext}")
+            format!("{stem}-{n}{dot}{ext}")
         };
         let path = dir.join(name);
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-        {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        if let Some(mode) = mode {
+            options.mode(mode);
+        }
+        match options.open(&path) {
             Ok(mut f) => {
                 f.write_all(bytes)
                     .and_then(|_| f.sync_all())
@@ -385,10 +448,7 @@ fn write_new(dir: &Path, stem: &str, ext: &str, bytes: &[u8]) -> Result<PathBuf,
             Err(e) => return Err(format!("{}: {e}", path.display())),
         }
     }
-    Err(format!(
-        "too many reports named {stem} in {}",
-        dir.display()
-    ))
+    Err(format!("too many files named {stem} in {}", dir.display()))
 }
 
 /// `20260501-142233` (UTC) from Unix seconds.

@@ -1,10 +1,11 @@
 //! Dialogs over the screen: save as profile, rename or copy a profile,
-//! confirm a delete, ask for a password that is not saved, choose the
-//! export format.
+//! confirm a delete, ask for a password that is not saved, export the
+//! report or the settings for the user's mail program.
 
 use super::app::{Action, App, Context, Effect, ListedProfile};
 use super::field::TextField;
 use super::theme::{Theme, width, wrap};
+use crate::clientconf::{self, Client, Options};
 use crate::profile::{Profile, check_name};
 use crate::report::Format;
 use crate::settings::{Password, Settings};
@@ -20,7 +21,88 @@ pub enum Modal {
     Name(NameDialog),
     ConfirmDelete(String),
     Password(PasswordDialog),
-    Export,
+    Export(ExportDialog),
+}
+
+/// The export dialog: the report (Markdown or JSON), or the settings for
+/// the user's mail program (`config --client`), chosen from a list.
+#[derive(Debug)]
+pub struct ExportDialog {
+    /// The run's settings without the password: nothing this dialog
+    /// writes can hold it.
+    pub settings: Settings,
+    /// The list of mail programs is open, with this one highlighted.
+    pub list: Option<usize>,
+    /// Why the highlighted program's settings cannot be written.
+    pub error: Option<String>,
+}
+
+impl ExportDialog {
+    pub fn new(settings: &Settings) -> ExportDialog {
+        let mut settings = settings.clone();
+        settings.password = Password::default();
+        ExportDialog {
+            settings,
+            list: None,
+            error: None,
+        }
+    }
+
+    /// The highlighted program, when the list is open.
+    pub fn highlighted(&self) -> Option<Client> {
+        self.list.and_then(|i| Client::ALL.get(i).copied())
+    }
+
+    /// What would be written for this program: the same as
+    /// `smtp-doctor config --client NAME` without `--include-password`.
+    pub fn preview(&self, client: Client) -> Result<clientconf::Export, String> {
+        clientconf::generate(&self.settings, client, &Options::default())
+    }
+
+    fn on_key(mut self, key: KeyEvent) -> Vec<Action> {
+        let Some(i) = self.list else {
+            let format = match key.code {
+                KeyCode::Char('m') | KeyCode::Char('M') => Format::Markdown,
+                KeyCode::Char('j') | KeyCode::Char('J') => Format::Json,
+                KeyCode::Char('c') | KeyCode::Char('C') => {
+                    self.list = Some(0);
+                    return vec![Action::OpenModal(Modal::Export(self))];
+                }
+                _ => return vec![Action::OpenModal(Modal::Export(self))],
+            };
+            return vec![Action::Effect(Effect::Export(format))];
+        };
+        let last = Client::ALL.len() - 1;
+        let moved = match key.code {
+            KeyCode::Esc => None,
+            KeyCode::Up | KeyCode::Char('k') => Some(i.saturating_sub(1)),
+            KeyCode::Down | KeyCode::Char('j') => Some((i + 1).min(last)),
+            KeyCode::Home | KeyCode::Char('g') => Some(0),
+            KeyCode::End | KeyCode::Char('G') => Some(last),
+            KeyCode::Enter => {
+                let client = Client::ALL[i];
+                match self.preview(client) {
+                    Ok(_) => {
+                        return vec![Action::Effect(Effect::ExportClient {
+                            client,
+                            settings: Box::new(self.settings),
+                        })];
+                    }
+                    Err(e) => {
+                        self.error = Some(e);
+                        return vec![Action::OpenModal(Modal::Export(self))];
+                    }
+                }
+            }
+            _ => Some(i),
+        };
+        if moved != self.list {
+            self.error = None;
+        }
+        // Esc leaves the list for the first page of the dialog.
+        self.list = moved;
+        vec![Action::OpenModal(Modal::Export(self))]
+    }
 }
 
 #[derive(Debug)]
@@ -126,7 +208,7 @@ impl PasswordDialog {
 }
 
 impl Modal {
-    pub fn keys(&self) -> Vec<(&'static str, &'static str)> {
+    pub fn keys(&self, theme: &Theme) -> Vec<(&'static str, &'static str)> {
         match self {
             Modal::Save(d) if can_save_password(&d.settings) => vec![
                 ("Enter", "save"),
@@ -141,7 +223,17 @@ impl Modal {
                 ("Ctrl-T", "show password"),
                 ("Esc", "cancel"),
             ],
-            Modal::Export => vec![("m", "Markdown"), ("j", "JSON"), ("Esc", "cancel")],
+            Modal::Export(d) if d.list.is_some() => vec![
+                (theme.up_down(), "choose"),
+                ("Enter", "write"),
+                ("Esc", "back"),
+            ],
+            Modal::Export(_) => vec![
+                ("m", "Markdown"),
+                ("j", "JSON"),
+                ("c", "mail program"),
+                ("Esc", "cancel"),
+            ],
         }
     }
 
@@ -161,7 +253,8 @@ impl Modal {
     /// asks to be shown again ([`Action::OpenModal`]) unless the key
     /// closes it.
     pub fn on_key(self, ctx: &Context, key: KeyEvent) -> Vec<Action> {
-        if key.code == KeyCode::Esc {
+        let in_list = matches!(&self, Modal::Export(d) if d.list.is_some());
+        if key.code == KeyCode::Esc && !in_list {
             return Vec::new();
         }
         match self {
@@ -175,14 +268,7 @@ impl Modal {
                 _ => vec![Action::OpenModal(Modal::ConfirmDelete(name))],
             },
             Modal::Password(d) => d.on_key(key),
-            Modal::Export => {
-                let format = match key.code {
-                    KeyCode::Char('m') | KeyCode::Char('M') => Format::Markdown,
-                    KeyCode::Char('j') | KeyCode::Char('J') => Format::Json,
-                    _ => return vec![Action::OpenModal(Modal::Export)],
-                };
-                vec![Action::Effect(Effect::Export(format))]
-            }
+            Modal::Export(d) => d.on_key(key),
         }
     }
 }
@@ -476,30 +562,119 @@ pub fn render(app: &App, modal: &Modal, frame: &mut Frame) {
             }
             format!("Password for \"{}\"", d.profile.name)
         }
-        Modal::Export => {
-            lines.push(Line::from(vec![
-                Span::styled("m", theme.key()),
-                Span::raw("  Markdown, for a support ticket or an email"),
-            ]));
-            lines.push(Line::from(vec![
-                Span::styled("j", theme.key()),
-                Span::raw("  JSON, for scripts"),
-            ]));
-            lines.push(Line::raw(""));
-            push_wrapped(
-                &mut lines,
-                &format!(
-                    "The file is written to {}. It never contains the password.",
-                    app.export_dir.display()
-                ),
-                c,
-                theme.dim(),
-            );
-            "Export the report".to_string()
+        Modal::Export(d) => {
+            let room = frame.area().height.saturating_sub(4) as usize;
+            export_lines(app, d, &mut lines, c, room)
         }
     };
     let inner = dialog(theme, frame, &title, lines, cols);
     if let Some((row, col)) = cursor {
         frame.set_cursor_position(Position::new(inner.x + col as u16, inner.y + row as u16));
     }
+}
+
+/// The export dialog's lines, at most `room` of them; its title.
+fn export_lines(
+    app: &App,
+    d: &ExportDialog,
+    lines: &mut Vec<Line<'static>>,
+    c: usize,
+    room: usize,
+) -> String {
+    let theme = &app.theme;
+    let dir = theme.text(&app.export_dir.display().to_string());
+    let Some(chosen) = d.highlighted() else {
+        let key_line = |k: &'static str, text: &str| {
+            Line::from(vec![
+                Span::styled(k, theme.key()),
+                Span::raw(format!("  {text}")),
+            ])
+        };
+        lines.push(Line::styled("The report", theme.heading()));
+        lines.push(key_line("m", "Markdown, for a support ticket or an email"));
+        lines.push(key_line("j", "JSON, for scripts"));
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(
+            "Settings for your mail program",
+            theme.heading(),
+        ));
+        let names: Vec<&str> = Client::ALL
+            .iter()
+            .map(|k| k.label().split(" (").next().unwrap_or_default())
+            .collect();
+        let text = format!("choose from a list: {}", names.join(", "));
+        for (n, l) in wrap(&text, c.saturating_sub(3)).into_iter().enumerate() {
+            if n == 0 {
+                lines.push(key_line("c", &l));
+            } else {
+                lines.push(Line::raw(format!("   {l}")));
+            }
+        }
+        lines.push(Line::raw(""));
+        push_wrapped(
+            lines,
+            &format!("Files are written to {dir}. They never contain the password."),
+            c,
+            theme.dim(),
+        );
+        return "Export".to_string();
+    };
+    for client in Client::ALL {
+        let on = client == chosen;
+        let pointer = if on { theme.pointer() } else { " " };
+        let style = if on { theme.selected() } else { theme.plain() };
+        lines.push(Line::styled(format!("{pointer} {}", client.label()), style));
+    }
+    lines.push(Line::raw(""));
+    let mut more = Vec::new();
+    match d.preview(chosen) {
+        Ok(export) => {
+            let names: Vec<String> = export
+                .files
+                .iter()
+                .map(|f| client_file_name(&f.name))
+                .collect();
+            push_wrapped(
+                &mut more,
+                &theme.text(&format!("Writes {} to {dir}.", names.join(" and "))),
+                c,
+                theme.plain(),
+            );
+            let text = if d.settings.auth {
+                let mut t = String::from("The password is not written.");
+                for n in export.notes.iter().filter(|n| mentions_password(n)) {
+                    t.push(' ');
+                    t.push_str(n);
+                }
+                t
+            } else {
+                "No login: these settings need no password.".to_string()
+            };
+            push_wrapped(&mut more, &theme.text(&text), c, theme.dim());
+        }
+        Err(e) => push_wrapped(&mut more, &theme.text(&e), c, theme.error()),
+    }
+    if let Some(e) = &d.error {
+        push_wrapped(&mut more, &theme.text(e), c, theme.error());
+    }
+    let left = room.saturating_sub(lines.len());
+    if more.len() > left {
+        more.truncate(left);
+        if let Some(last) = more.last_mut() {
+            last.spans.push(Span::raw(theme.ellipsis()));
+        }
+    }
+    lines.extend(more);
+    "Settings for your mail program".to_string()
+}
+
+/// Whether a note of the export says something about the password.
+fn mentions_password(note: &str) -> bool {
+    note.to_ascii_lowercase().contains("password")
+}
+
+/// The name a file of a mail program's settings gets in the export
+/// directory: the export's own name after `smtp-doctor-`.
+pub fn client_file_name(name: &str) -> String {
+    format!("smtp-doctor-{name}")
 }
