@@ -436,7 +436,7 @@ pub fn help() -> Vec<(&'static str, &'static str)> {
         ),
         ("e", "Edit the settings (then Enter runs again)"),
         ("s", "Save these settings as a profile"),
-        ("x", "Export the report to a file (Markdown or JSON)"),
+        ("x", "Export the report or settings for a mail program"),
         ("Esc", "Back to the start screen"),
         ("? / F1", "This help"),
         ("q / Ctrl-C", "Quit"),
