@@ -334,3 +334,36 @@ fn check_runs_discover_beside_the_other_checks_without_logging_in() {
     assert_eq!(first["host"], "mail.smtpd.test");
     assert_eq!(first["works"], true);
 }
+
+/// A screen shows each working candidate the moment it answers: the
+/// discovery reports it on its channel before the whole run is done.
+#[tokio::test]
+#[ignore = "needs the test bed"]
+async fn each_working_candidate_is_reported_as_it_answers() {
+    let tb = testbed();
+    let settings = smtp_doctor::settings::Settings {
+        account: "alice@autoconf.test".into(),
+        dns: Some(dns()),
+        ca_file: Some(tb.join("ca.pem")),
+        timeout_secs: 5,
+        ..Default::default()
+    };
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let opts = smtp_doctor::probe::discover::Options {
+        found: Some(tx),
+        ..Default::default()
+    };
+    let d = smtp_doctor::probe::discover::discover(&settings, &opts).await;
+    drop(opts);
+    let mut reported = Vec::new();
+    while let Some(line) = rx.recv().await {
+        reported.push(line);
+    }
+    assert_eq!(reported.len(), d.working().count(), "{reported:?}");
+    assert!(
+        reported
+            .iter()
+            .any(|l| l.starts_with("works: mail.smtpd.test:587 STARTTLS")),
+        "{reported:?}"
+    );
+}

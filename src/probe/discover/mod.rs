@@ -34,6 +34,7 @@ use hickory_resolver::TokioResolver;
 use serde::Serialize;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
+use tokio::sync::mpsc::UnboundedSender;
 
 /// At most this many candidates are probed (all at once).
 pub const MAX_CANDIDATES: usize = 8;
@@ -275,6 +276,9 @@ pub struct Options {
     pub https_port: u16,
     /// Fetch autoconfig files at all.
     pub autoconfig: bool,
+    /// Told "works: host:port security (source)" the moment each working
+    /// candidate has answered, so a screen can show it before the rest.
+    pub found: Option<UnboundedSender<String>>,
 }
 
 impl Default for Options {
@@ -289,6 +293,7 @@ impl Default for Options {
             max_candidates: MAX_CANDIDATES,
             https_port: 443,
             autoconfig: true,
+            found: None,
         }
     }
 }
@@ -979,8 +984,8 @@ async fn probe_and_rank(run: &Run<'_>, mut list: Vec<Suggestion>, out: &mut Disc
     }
     let futs: Vec<_> = list
         .into_iter()
-        .map(|s| {
-            candidates::probe(
+        .map(|s| async {
+            let (c, lines) = candidates::probe(
                 s,
                 run.resolver.as_ref(),
                 run.setup.as_ref(),
@@ -988,6 +993,19 @@ async fn probe_and_rank(run: &Run<'_>, mut list: Vec<Suggestion>, out: &mut Disc
                 &run.helo,
                 run.start,
             )
+            .await;
+            if c.works
+                && let Some(tx) = &run.opts.found
+            {
+                let _ = tx.send(format!(
+                    "works: {}:{} {} ({})",
+                    c.setting.host,
+                    c.setting.port,
+                    c.setting.security.label(),
+                    c.source_labels()
+                ));
+            }
+            (c, lines)
         })
         .collect();
     let mut cands: Vec<Candidate> = Vec::new();
@@ -1249,7 +1267,22 @@ pub(super) async fn check(ctx: &super::Ctx) -> Outcome {
         return Outcome::skip(CheckId::Discover, "Skipped: no email address to start from");
     }
     ctx.progress(CheckId::Discover, "looking up the address's domain");
-    let d = discover(&ctx.settings, &Options::default()).await;
+    // Each working candidate is shown as it answers; the channel closes
+    // when the discovery (and the options holding its sender) are done.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let run = async move {
+        let opts = Options {
+            found: Some(tx),
+            ..Options::default()
+        };
+        discover(&ctx.settings, &opts).await
+    };
+    let show = async {
+        while let Some(line) = rx.recv().await {
+            ctx.progress(CheckId::Discover, line);
+        }
+    };
+    let (d, ()) = tokio::join!(run, show);
     let mut o = outcome(&d, &ctx.settings);
     o.transcript = d.transcript.clone();
     o
