@@ -5,28 +5,17 @@
 //! Test-bed tests are ignored under a plain `cargo test`; `tests/run.sh`
 //! runs them with `--include-ignored` (a missing test bed then fails).
 
+mod testbed_common;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::Mutex;
+use testbed_common::testbed;
 
 const PASSWORD: &str = "Corr3ct-H0rse-Battery";
 
 /// Tests that count login lines in the shared Postfix log run one at a time.
 static LOG_LOCK: Mutex<()> = Mutex::new(());
-
-fn testbed() -> PathBuf {
-    let dir = PathBuf::from(
-        std::env::var_os("SMTP_DOCTOR_TESTBED")
-            .expect("SMTP_DOCTOR_TESTBED is not set: run tests/run.sh, which starts the test bed"),
-    );
-    assert!(
-        dir.join("ca.pem").is_file(),
-        "{} has no ca.pem",
-        dir.display()
-    );
-    dir
-}
 
 fn dns() -> String {
     std::env::var("SMTP_DOCTOR_DNS").unwrap_or_else(|_| "127.0.0.2:5353".into())

@@ -10,28 +10,13 @@
 //! cannot blur the count; the login does not exist, which both servers
 //! treat exactly as a wrong password (see tests/testbed/README.md).
 
-use std::path::{Path, PathBuf};
+mod testbed_common;
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use testbed_common::testbed;
 
 const DNS: &str = "127.0.0.2:5353";
-
-fn testbed() -> PathBuf {
-    let dir = PathBuf::from(
-        std::env::var_os("SMTP_DOCTOR_TESTBED")
-            .expect("SMTP_DOCTOR_TESTBED is not set: run tests/run.sh, which starts the test bed"),
-    );
-    assert!(
-        dir.join("ca.pem").is_file(),
-        "no test bed in {}",
-        dir.display()
-    );
-    assert!(
-        std::net::TcpStream::connect("127.0.0.2:587").is_ok(),
-        "Postfix does not answer on 127.0.0.2:587"
-    );
-    dir
-}
 
 fn check(tb: &Path, args: &[&str], password: &str) -> serde_json::Value {
     let out = Command::new(env!("CARGO_BIN_EXE_smtp-doctor"))

@@ -14,10 +14,12 @@
 //! `tests/recorded.rs` diagnoses those recorded outcomes again under a plain
 //! `cargo test`. `bash tests/fixtures/record.sh` re-records them all.
 
+mod testbed_common;
 use serde_json::Value;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use testbed_common::testbed;
 
 const DNS: &str = "127.0.0.2:5353";
 
@@ -48,25 +50,6 @@ const FAMILIES: [Family; 2] = [
 
 const ALICE: (&str, &str) = ("alice@smtpd.test", "Corr3ct-H0rse-Battery");
 const BOB: (&str, &str) = ("bob@smtpd.test", "B0b-Str0ng-Pass");
-
-fn testbed() -> PathBuf {
-    let dir = PathBuf::from(
-        std::env::var_os("SMTP_DOCTOR_TESTBED")
-            .expect("SMTP_DOCTOR_TESTBED is not set: run tests/run.sh, which starts the test bed"),
-    );
-    assert!(
-        dir.join("ca.pem").is_file(),
-        "no ca.pem in {}",
-        dir.display()
-    );
-    for addr in ["127.0.0.2:587", "127.0.0.20:587"] {
-        assert!(
-            std::net::TcpStream::connect(addr).is_ok(),
-            "nothing answers on {addr}: is the test bed (Postfix and Exim) up?"
-        );
-    }
-    dir
-}
 
 struct Outcome {
     code: i32,

@@ -6,27 +6,15 @@
 //! Ignored under a plain `cargo test`; `tests/run.sh` runs it with
 //! `--include-ignored` after starting the servers.
 
+mod testbed_common;
 use base64::Engine as _;
-use std::path::PathBuf;
 use std::process::Command;
+use testbed_common::testbed;
 
 const DNS: &str = "127.0.0.2:5353";
 const LOGIN: &str = "alice@smtpd.test";
 /// Not alice's password (`Corr3ct-H0rse-Battery`): the server answers 535.
 const WRONG: &str = "Wr0ng-Horse-Stapler";
-
-fn testbed() -> PathBuf {
-    let dir = PathBuf::from(
-        std::env::var_os("SMTP_DOCTOR_TESTBED")
-            .expect("SMTP_DOCTOR_TESTBED is not set: run tests/run.sh, which starts the test bed"),
-    );
-    assert!(
-        dir.join("ca.pem").is_file(),
-        "SMTP_DOCTOR_TESTBED is set but {} has no ca.pem: is the test bed up?",
-        dir.display()
-    );
-    dir
-}
 
 /// Every form of the password a client puts on the wire: plain (IMAP
 /// LOGIN), AUTH LOGIN (base64 of the password alone), AUTH PLAIN (base64 of
