@@ -7,51 +7,6 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read};
 use std::path::Path;
 
-/// `O_NONBLOCK`, so opening a FIFO does not wait for a writer. The value
-/// differs between systems; where it is not listed here the file type is
-/// checked before the open as well.
-#[cfg(all(
-    target_os = "linux",
-    any(
-        target_arch = "x86_64",
-        target_arch = "x86",
-        target_arch = "aarch64",
-        target_arch = "arm",
-        target_arch = "riscv64",
-        target_arch = "s390x",
-        target_arch = "powerpc64",
-        target_arch = "loongarch64"
-    )
-))]
-const O_NONBLOCK: Option<i32> = Some(0o4000);
-#[cfg(any(
-    target_os = "macos",
-    target_os = "freebsd",
-    target_os = "openbsd",
-    target_os = "netbsd"
-))]
-const O_NONBLOCK: Option<i32> = Some(0x4);
-#[cfg(not(any(
-    all(
-        target_os = "linux",
-        any(
-            target_arch = "x86_64",
-            target_arch = "x86",
-            target_arch = "aarch64",
-            target_arch = "arm",
-            target_arch = "riscv64",
-            target_arch = "s390x",
-            target_arch = "powerpc64",
-            target_arch = "loongarch64"
-        )
-    ),
-    target_os = "macos",
-    target_os = "freebsd",
-    target_os = "openbsd",
-    target_os = "netbsd"
-)))]
-const O_NONBLOCK: Option<i32> = None;
-
 /// Why a file was not opened.
 #[derive(Debug)]
 pub enum OpenError {
@@ -99,17 +54,18 @@ pub fn open_regular(path: &Path) -> Result<File, OpenError> {
     let not_a_file = |ft: fs::FileType| OpenError::NotAFile(kind_of(ft));
     let mut opts = OpenOptions::new();
     opts.read(true);
-    match O_NONBLOCK {
-        #[cfg(unix)]
-        Some(flag) => {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.custom_flags(flag);
-        }
-        _ => {
-            let meta = fs::metadata(path).map_err(OpenError::Io)?;
-            if !meta.is_file() {
-                return Err(not_a_file(meta.file_type()));
-            }
+    // O_NONBLOCK: opening a FIFO does not wait for a writer. Elsewhere the
+    // type is checked before the open as well.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.custom_flags(libc::O_NONBLOCK);
+    }
+    #[cfg(not(unix))]
+    {
+        let meta = fs::metadata(path).map_err(OpenError::Io)?;
+        if !meta.is_file() {
+            return Err(not_a_file(meta.file_type()));
         }
     }
     let file = opts.open(path).map_err(|e| {
