@@ -558,17 +558,10 @@ fn example(line: &str) -> String {
     s
 }
 
-/// Control characters escaped, so outside text cannot move a terminal.
+/// Control characters escaped, so outside text cannot move a terminal
+/// (the transcripts' own rule).
 pub fn printable(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '\t' => out.push(' '),
-            c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out
+    crate::probe::smtp::printable(text.as_bytes())
 }
 
 /// A quick hash (multiply and rotate, as FxHash) for the scan's maps. They

@@ -1183,34 +1183,23 @@ fn error_lines(
     cols: usize,
     lines: &mut Vec<Line<'static>>,
 ) {
-    if let Some(e) = w.error_for(input) {
-        let sym = theme.status_symbol(crate::probe::Status::Fail);
-        let text = theme.text(&e);
-        for (i, l) in wrap(&text, cols.saturating_sub(width(indent) + 2))
-            .into_iter()
-            .enumerate()
-        {
-            let head = if i == 0 {
-                format!("{sym} ")
-            } else {
-                "  ".into()
-            };
-            lines.push(Line::styled(format!("{indent}{head}{l}"), theme.error()));
-        }
-    } else if let Some(warning) = w.warning_for(input) {
-        let sym = theme.status_symbol(crate::probe::Status::Warn);
-        let text = theme.text(&warning);
-        for (i, l) in wrap(&text, cols.saturating_sub(width(indent) + 2))
-            .into_iter()
-            .enumerate()
-        {
-            let head = if i == 0 {
-                format!("{sym} ")
-            } else {
-                "  ".into()
-            };
-            lines.push(Line::styled(format!("{indent}{head}{l}"), theme.warn()));
-        }
+    let (status, text, style) = match (w.error_for(input), w.warning_for(input)) {
+        (Some(e), _) => (crate::probe::Status::Fail, e, theme.error()),
+        (None, Some(warning)) => (crate::probe::Status::Warn, warning, theme.warn()),
+        (None, None) => return,
+    };
+    let sym = theme.status_symbol(status);
+    let text = theme.text(&text);
+    for (i, l) in wrap(&text, cols.saturating_sub(width(indent) + 2))
+        .into_iter()
+        .enumerate()
+    {
+        let head = if i == 0 {
+            format!("{sym} ")
+        } else {
+            "  ".into()
+        };
+        lines.push(Line::styled(format!("{indent}{head}{l}"), style));
     }
 }
 

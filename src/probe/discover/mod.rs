@@ -25,11 +25,9 @@ use super::details as view;
 use super::lookup;
 use super::model::{CheckId, Outcome, Status, TranscriptLine};
 use super::session::Caps;
-use super::smtp::{Session, SmtpError, Tape};
+use super::smtp::{Session, Tape};
 use super::tls::TlsSetup;
-use crate::reply::Reply;
 use crate::settings::{Password, Security, Settings};
-use base64::Engine;
 use hickory_resolver::TokioResolver;
 use serde::Serialize;
 use std::net::SocketAddr;
@@ -1139,15 +1137,12 @@ pub async fn login_once(
     };
     let login = cand.setting.username.as_str();
     let pw = password.expose();
-    sess.tape.add_secret(pw);
-    sess.tape.add_secret(&b64(pw));
+    for secret in crate::probe::secrets::all(login, pw, "") {
+        sess.tape.add_secret_bytes(&secret);
+    }
     res.mechanism = Some(mech.to_string());
     res.attempted = true;
-    let answer = if mech == "PLAIN" {
-        auth_plain(&mut sess, login, pw).await
-    } else {
-        auth_login(&mut sess, login, pw).await
-    };
+    let answer = super::session::password_exchange(&mut sess, mech, login, pw).await;
     match answer {
         Ok(r) => {
             res.ok = r.code == 235;
@@ -1218,40 +1213,6 @@ fn password_mechanism(offered: &[String]) -> Option<&'static str> {
     ["PLAIN", "LOGIN"]
         .into_iter()
         .find(|m| offered.iter().any(|o| o == m))
-}
-
-fn b64(t: &str) -> String {
-    base64::engine::general_purpose::STANDARD.encode(t)
-}
-
-/// AUTH PLAIN with the initial response. A 334 (the server wants the
-/// response again) is cancelled: the secret is never sent twice.
-async fn auth_plain(sess: &mut Session, login: &str, pw: &str) -> Result<Reply, SmtpError> {
-    let payload = b64(&format!("\0{login}\0{pw}"));
-    sess.tape.add_secret(&payload);
-    sess.send_secret(&format!("AUTH PLAIN {payload}"), "AUTH PLAIN [redacted]")
-        .await?;
-    let r = sess.read_reply().await?;
-    if r.code == 334 {
-        sess.send("*").await?;
-        return sess.read_reply().await;
-    }
-    Ok(r)
-}
-
-/// AUTH LOGIN: username, then password, each only after a 334.
-async fn auth_login(sess: &mut Session, login: &str, pw: &str) -> Result<Reply, SmtpError> {
-    let r = sess.command("AUTH LOGIN").await?;
-    if r.code != 334 {
-        return Ok(r);
-    }
-    sess.send_secret(&b64(login), "[redacted]").await?;
-    let r = sess.read_reply().await?;
-    if r.code != 334 {
-        return Ok(r);
-    }
-    sess.send_secret(&b64(pw), "[redacted]").await?;
-    sess.read_reply().await
 }
 
 /// A redaction tape for callers that print a login's lines.

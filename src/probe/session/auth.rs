@@ -221,8 +221,8 @@ async fn incoming_verdict(c: &Chain<'_>) -> Option<Verdict> {
     *v
 }
 
-/// One AUTH PLAIN or AUTH LOGIN exchange.
-async fn password_exchange(
+/// One AUTH PLAIN or AUTH LOGIN exchange (also discovery's one login).
+pub(in crate::probe) async fn password_exchange(
     sess: &mut Session,
     mech: &str,
     login: &str,

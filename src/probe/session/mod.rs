@@ -20,6 +20,7 @@ mod greeting;
 mod relay;
 
 pub(super) use anonymous::anonymous_relay;
+pub(in crate::probe) use auth::password_exchange;
 pub(super) use ehlo::{Caps, ehlo, helo_name};
 pub(super) use greeting::{Greeting, await_greeting};
 
